@@ -1,0 +1,87 @@
+/// How to reach a Kafka cluster. Anything librdkafka understands (security, SASL, timeouts)
+/// can be passed through `properties`; the bridge validates every key when a client is created.
+public struct KafkaConfiguration: Sendable {
+    /// Comma-separated `host:port` list.
+    public var bootstrapServers: String
+    public var clientID: String
+    /// Extra librdkafka properties, applied last, e.g. `security.protocol`, `sasl.mechanism`, `sasl.username`.
+    public var properties: [String: String]
+
+    public init(bootstrapServers: String, clientID: String = "newsalert", properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.properties = properties
+    }
+
+    var baseProperties: [String: String] {
+        ["bootstrap.servers": bootstrapServers, "client.id": clientID]
+    }
+}
+
+/// Producer settings. Defaults favour never losing a message: idempotence on, `acks=all`.
+public struct KafkaProducerConfiguration: Sendable {
+    public var kafka: KafkaConfiguration
+    /// Idempotent producer (no duplicates or reordering on retry). Implies `acks=all`.
+    public var idempotent: Bool = true
+    public var acks: String = "all"
+    /// How long to wait for more messages before sending a batch (`linger.ms`).
+    public var lingerMilliseconds: Int = 5
+    /// Upper bound of a batch in bytes (`batch.size`).
+    public var batchSizeBytes: Int = 1_000_000
+    /// How long librdkafka keeps retrying a message before reporting it failed (`message.timeout.ms`).
+    public var messageTimeoutMilliseconds: Int = 300_000
+    /// Longest wait for outstanding messages at shutdown.
+    public var flushTimeoutMilliseconds: Int = 30_000
+
+    public init(kafka: KafkaConfiguration) {
+        self.kafka = kafka
+    }
+
+    var librdkafkaProperties: [String: String] {
+        var properties = kafka.baseProperties
+        properties["enable.idempotence"] = idempotent ? "true" : "false"
+        properties["acks"] = acks
+        properties["linger.ms"] = String(lingerMilliseconds)
+        properties["batch.size"] = String(batchSizeBytes)
+        properties["message.timeout.ms"] = String(messageTimeoutMilliseconds)
+        properties.merge(kafka.properties) { _, explicit in explicit }
+        return properties
+    }
+}
+
+/// Consumer-group settings. Offsets are committed only for records the caller marked done.
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest
+    }
+
+    public var kafka: KafkaConfiguration
+    public var groupID: String
+    public var topics: [String]
+    /// Where a group with no committed offset starts.
+    public var offsetReset: OffsetReset = .earliest
+    /// How often stored (done) offsets are committed in the background.
+    public var commitIntervalMilliseconds: Int = 500
+    public var sessionTimeoutMilliseconds: Int = 10_000
+    /// Most records fetched from librdkafka's queue in one hop.
+    public var maxBatchSize: Int = 500
+
+    public init(kafka: KafkaConfiguration, groupID: String, topics: [String]) {
+        self.kafka = kafka
+        self.groupID = groupID
+        self.topics = topics
+    }
+
+    var librdkafkaProperties: [String: String] {
+        var properties = kafka.baseProperties
+        properties["group.id"] = groupID
+        properties["enable.auto.offset.store"] = "false"
+        properties["enable.auto.commit"] = "true"
+        properties["auto.commit.interval.ms"] = String(commitIntervalMilliseconds)
+        properties["auto.offset.reset"] = offsetReset.rawValue
+        properties["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
+        properties["heartbeat.interval.ms"] = String(max(100, sessionTimeoutMilliseconds / 10))
+        properties.merge(kafka.properties) { _, explicit in explicit }
+        return properties
+    }
+}

@@ -1,0 +1,175 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+import NIOConcurrencyHelpers
+
+/// A member of a Kafka consumer group whose records arrive as an `AsyncSequence`.
+///
+/// At-least-once: offsets are only *stored* when the caller calls `markDone` (after its work is
+/// durable), and only stored offsets are committed — in the background, before partitions are
+/// revoked in a rebalance, and on close. Records of partitions this member no longer owns are
+/// dropped from its buffer, so two members never work on the same partition knowingly.
+public final class KafkaConsumer: Service, Sendable {
+    private let client: RDKafkaClient
+    private let configuration: KafkaConsumerConfiguration
+    private let logger: Logger
+    /// Every blocking call on the handle (fetch, close) runs here, one at a time.
+    private let pollQueue = DispatchQueue(label: "newsalert.kafka.consumer")
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var assignment: Set<KafkaTopicPartition> = []
+        var closing = false
+        var closed = false
+    }
+
+    /// Creates the client and subscribes; the group join happens on the first fetch.
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
+        self.configuration = configuration
+        self.logger = logger
+        client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, logger: logger)
+        let state = self.state
+        client.context.rebalance.withLockedValue {
+            $0 = { event in
+                state.withLockedValue {
+                    switch event.change {
+                    case .assigned: $0.assignment.formUnion(event.partitions)
+                    case .revoked: $0.assignment.subtract(event.partitions)
+                    }
+                }
+                logger.info(
+                    "partitions \(event.change)",
+                    metadata: ["kafka.partitions": "\(event.partitions.map(\.description).sorted().joined(separator: ","))"])
+                event.apply()
+            }
+        }
+        try client.subscribe(configuration.topics)
+    }
+
+    /// The records of the subscribed topics, in order per partition. Ends when the consumer is closed.
+    public var records: KafkaRecordSequence { KafkaRecordSequence(consumer: self) }
+
+    /// The partitions this member currently owns.
+    public var assignment: Set<KafkaTopicPartition> { state.withLockedValue { $0.assignment } }
+
+    func owns(_ record: KafkaRecord) -> Bool {
+        state.withLockedValue { $0.assignment.contains(record.topicPartition) }
+    }
+
+    /// Marks a record (and every earlier one of its partition) done: its offset will be committed.
+    /// Throws if the partition was revoked meanwhile; its new owner will then process it again.
+    public func markDone(_ record: KafkaRecord) throws(KafkaError) {
+        try client.storeOffsets([(record.topic, record.partition, record.offset + 1)])
+    }
+
+    /// Marks many records done at once (the highest offset per partition wins).
+    public func markDone(_ records: some Sequence<KafkaRecord>) throws(KafkaError) {
+        var next: [KafkaTopicPartition: Int64] = [:]
+        for record in records {
+            next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        try client.storeOffsets(next.map { ($0.key.topic, $0.key.partition, $0.value) })
+    }
+
+    /// Commits stored offsets now instead of waiting for the background committer.
+    public func commit() async throws(KafkaError) {
+        let client = self.client
+        try await blockingCall(on: pollQueue) { () throws(KafkaError) in try client.commitStored() }
+    }
+
+    /// The group's committed offsets (next offset to read) for the given partitions.
+    public func committedOffsets(for partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        let milliseconds = Int32(timeout / .milliseconds(1))
+        return try await blockingCall { () throws(KafkaError) in try client.committedOffsets(partitions, timeoutMilliseconds: milliseconds) }
+    }
+
+    /// Fetches the next batch of owned records; `nil` once closed.
+    func fetchBatch() async throws -> [KafkaRecord]? {
+        let cancelled = NIOLockedValueBox(false)
+        let client = self.client
+        let state = self.state
+        let logger = self.logger
+        let maxBatch = configuration.maxBatchSize
+        let batch: Result<[KafkaRecord]?, KafkaError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                pollQueue.async {
+                    while true {
+                        if state.withLockedValue({ $0.closing || $0.closed }) { return continuation.resume(returning: .success(nil)) }
+                        if cancelled.withLockedValue({ $0 }) { return continuation.resume(returning: .success([])) }
+                        var records: [KafkaRecord] = []
+                        for result in client.consumeBatch(maxCount: maxBatch, timeoutMilliseconds: 100) {
+                            switch result {
+                            case .success(let record):
+                                records.append(record)
+                            case .failure(let error) where error.isFatal:
+                                return continuation.resume(returning: .failure(error))
+                            case .failure(let error):
+                                logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
+                            }
+                        }
+                        if !records.isEmpty { return continuation.resume(returning: .success(records)) }
+                    }
+                }
+            }
+        } onCancel: {
+            cancelled.withLockedValue { $0 = true }
+        }
+        try Task.checkCancellation()
+        return try batch.get()
+    }
+
+    /// Commits stored offsets, leaves the group and ends the record sequence. Safe to call twice.
+    public func close() async {
+        let first = state.withLockedValue { state in
+            defer { state.closing = true }
+            return !state.closing
+        }
+        guard first else { return }
+        let client = self.client
+        let logger = self.logger
+        await blockingCall(on: pollQueue) {
+            do {
+                try client.closeConsumer()
+            } catch {
+                logger.error("consumer close failed", metadata: ["kafka.error": "\(error)"])
+            }
+        }
+        state.withLockedValue { $0.closed = true; $0.assignment = [] }
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+}
+
+/// The records of a `KafkaConsumer`, fetched in batches from librdkafka's queue.
+public struct KafkaRecordSequence: AsyncSequence, Sendable {
+    public typealias Element = KafkaRecord
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+        var buffer: [KafkaRecord] = []
+        var index = 0
+
+        public mutating func next() async throws -> KafkaRecord? {
+            while true {
+                while index < buffer.count {
+                    let record = buffer[index]
+                    index += 1
+                    if consumer.owns(record) { return record }
+                }
+                guard let batch = try await consumer.fetchBatch() else { return nil }
+                buffer = batch
+                index = 0
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(consumer: consumer)
+    }
+}

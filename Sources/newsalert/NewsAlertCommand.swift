@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct NewsAlertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "newsalert",
+        abstract: "Breaking-news alerts: ingest, enrich, deduplicate and deliver over Kafka.",
+        subcommands: [BrokerCommand.self, TopicsCommand.self, BenchCommand.self]
+    )
+}
