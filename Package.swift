@@ -50,6 +50,7 @@ let package = Package(
         // Pure domain: events, stories, enrichment, dedup, rules, matching. Foundation only.
         .target(
             name: "NewsAlertCore",
+            resources: [.copy("Resources")],
             swiftSettings: strictSwift6
         ),
         .executableTarget(
@@ -66,6 +67,11 @@ let package = Package(
         .testTarget(
             name: "KafkaBridgeTests",
             dependencies: ["KafkaBridge"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "NewsAlertCoreTests",
+            dependencies: ["NewsAlertCore"],
             swiftSettings: strictSwift6
         ),
     ]
