@@ -1,0 +1,448 @@
+"""Shared fixtures for the peer tests: tests that drive the `newsalert` binary against
+foreign implementations (kcat, confluent-kafka, HTTP clients, mail and WebSocket peers).
+
+What is here, for every test file in this folder:
+
+* ``newsalert_bin``: path of the binary under test (env ``NEWSALERT_BIN``, else the debug build).
+* ``run_process`` / ``run_newsalert``: run a command to completion, always with a timeout.
+* ``spawn``: start a long-running process (a server, a broker) that is stopped at teardown.
+* ``start_broker`` / ``broker``: an embedded Kafka cluster from ``newsalert broker``.
+* ``unique_name``, ``free_tcp_port``, ``wait_until``: small helpers for isolated tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Generous defaults: each test should still finish well under a minute.
+DEFAULT_RUN_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 20.0
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def _tail(text: str, limit: int = 4000) -> str:
+    """The end of a (possibly long) process log, for failure messages."""
+    text = text or ""
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05,
+               message: str = "condition") -> object:
+    """Polls ``predicate`` until it returns something truthy, which is returned.
+
+    Fails the test with ``message`` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+def run_command(command: Sequence[str | os.PathLike], *, input: str | bytes | None = None,
+                timeout: float = DEFAULT_RUN_TIMEOUT, env: dict[str, str] | None = None,
+                text: bool = True, check: bool = False) -> subprocess.CompletedProcess:
+    """Runs ``command`` to completion and returns its CompletedProcess (output captured).
+
+    A command that outlives ``timeout`` is killed and fails the test with what it had printed,
+    so a hang shows up as a clear failure rather than a stuck test run. With ``check=True`` a
+    non-zero exit status fails the test as well.
+    """
+    argv = [os.fspath(part) for part in command]
+    try:
+        result = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env,
+                                encoding="utf-8" if text else None, errors="replace" if text else None)
+    except subprocess.TimeoutExpired as expired:
+        def decode(output: str | bytes | None) -> str:
+            if isinstance(output, bytes):
+                return output.decode("utf-8", "replace")
+            return output or ""
+        pytest.fail(f"{' '.join(argv)} did not finish within {timeout:.0f} s\n"
+                    f"stdout:\n{_tail(decode(expired.stdout))}\nstderr:\n{_tail(decode(expired.stderr))}")
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} exited with {result.returncode}\n"
+                    f"stdout:\n{_tail(str(result.stdout))}\nstderr:\n{_tail(str(result.stderr))}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def newsalert_bin() -> Path:
+    """Path of the newsalert binary under test."""
+    path = Path(os.environ.get("NEWSALERT_BIN") or REPO_ROOT / ".build" / "debug" / "newsalert")
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"newsalert binary not found at {path}: run `swift build` (or set NEWSALERT_BIN)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def run_process() -> Callable[..., subprocess.CompletedProcess]:
+    """``run_process(argv, input=None, timeout=30, env=None, text=True, check=False)``."""
+    return run_command
+
+
+@pytest.fixture(scope="session")
+def run_newsalert(newsalert_bin: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """``run_newsalert("topics", "list", ..., input=None, timeout=30, check=False)``."""
+    def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        return run_command([newsalert_bin, *args], **kwargs)
+    return run
+
+
+@dataclass
+class BackgroundProcess:
+    """A long-running child process whose stdout and stderr go to log files."""
+
+    name: str
+    argv: list[str]
+    popen: subprocess.Popen
+    stdout_path: Path
+    stderr_path: Path
+    _files: list = field(default_factory=list, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def describe(self) -> str:
+        """Exit status and output so far, for failure messages."""
+        status = "running" if self.running() else f"exited with {self.popen.returncode}"
+        return (f"{self.name} ({' '.join(self.argv)}) {status}\n"
+                f"stdout:\n{_tail(self.stdout())}\nstderr:\n{_tail(self.stderr())}")
+
+    def wait_for_file(self, path: Path, timeout: float = STARTUP_TIMEOUT) -> str:
+        """Waits until the process has written a non-empty ``path``; returns its text.
+
+        Fails at once, with the process' output, if the process exits before that.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.exists():
+                content = path.read_text(encoding="utf-8").strip()
+                if content:
+                    return content
+            if not self.running():
+                pytest.fail(f"{self.name} exited before writing {path}\n{self.describe()}")
+            time.sleep(0.05)
+        pytest.fail(f"{self.name} did not write {path} within {timeout:.0f} s\n{self.describe()}")
+
+    def stop(self, timeout: float = SHUTDOWN_TIMEOUT) -> int:
+        """Sends SIGTERM, then SIGKILL if the process is still there after ``timeout`` s."""
+        if self.running():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=timeout)
+        for handle in self._files:
+            handle.close()
+        self._files.clear()
+        return self.popen.returncode
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., BackgroundProcess]]:
+    """Factory: ``spawn(argv, name=None, env=None)`` starts a background process.
+
+    Its output is logged to files under the test's tmp_path; every process started this
+    way is stopped (SIGTERM, then SIGKILL) when the test ends.
+    """
+    started: list[BackgroundProcess] = []
+    counter = itertools.count()
+
+    def start(argv: Sequence[str | os.PathLike], name: str | None = None,
+              env: dict[str, str] | None = None) -> BackgroundProcess:
+        argv = [os.fspath(part) for part in argv]
+        name = name or Path(argv[0]).name
+        stem = f"{name}-{next(counter)}"
+        stdout_path, stderr_path = tmp_path / f"{stem}.stdout", tmp_path / f"{stem}.stderr"
+        stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env)
+        process = BackgroundProcess(name, argv, popen, stdout_path, stderr_path, [stdout, stderr])
+        started.append(process)
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()
+
+
+@dataclass
+class Broker:
+    """A running ``newsalert broker``: an embedded Kafka cluster."""
+
+    bootstrap_servers: str
+    process: BackgroundProcess
+
+    @property
+    def addresses(self) -> list[str]:
+        return self.bootstrap_servers.split(",")
+
+
+@pytest.fixture
+def start_broker(spawn, newsalert_bin: Path, tmp_path: Path) -> Callable[..., Broker]:
+    """Factory: ``start_broker(topics=["alerts:3"], brokers=3)`` starts an embedded cluster.
+
+    ``topics`` are NAME:PARTITIONS created at start (the embedded broker has no CreateTopics
+    API; other topics are auto-created with 4 partitions). Returns once the cluster listens.
+    """
+    counter = itertools.count()
+
+    def start(topics: Sequence[str] = (), brokers: int = 3) -> Broker:
+        port_file = tmp_path / f"broker-{next(counter)}.servers"
+        argv = [newsalert_bin, "broker", "--brokers", str(brokers), "--port-file", port_file]
+        for topic in topics:
+            argv += ["--topic", topic]
+        process = spawn(argv, name="newsalert-broker")
+        servers = process.wait_for_file(port_file)
+        return Broker(bootstrap_servers=servers, process=process)
+
+    return start
+
+
+@pytest.fixture
+def broker(start_broker) -> str:
+    """Bootstrap servers of a fresh 3-broker embedded cluster that has topic ``interop`` (3 partitions)."""
+    return start_broker(topics=["interop:3"]).bootstrap_servers
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """``unique_name("alerts")`` -> ``"alerts-1a2b3c4d"``: distinct topic, group or queue names."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers under test)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(name="wait_until", scope="session")
+def wait_until_fixture() -> Callable[..., object]:
+    """``wait_until(predicate, timeout, interval=0.05, message="...")``."""
+    return wait_until
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP API and its contract (schemas/), for test_schemas.py, test_ingest_api.py,
+# test_schemathesis.py and test_newsroom_console.py:
+#
+# * ``SCHEMAS_DIR`` / ``load_schema(name)``: the contract files (JSON or YAML).
+# * ``seed_page``: the publication's front page (shared/seeds/newsroom-front-page.txt) parsed into
+#   its BREAKING ticker lines, news sections, regions and article kinds.
+# * ``newsalert_server``: one ``newsalert serve`` for the whole session (embedded broker), with an
+#   editor and an admin API key. Tests using it are skipped while ``serve`` is not built yet.
+# ---------------------------------------------------------------------------------------------
+
+import json  # noqa: E402  (kept with the section that uses them)
+import re  # noqa: E402
+
+import yaml  # noqa: E402
+
+SCHEMAS_DIR = REPO_ROOT / "schemas"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SEED_PAGE_NAME = "newsroom-front-page.txt"
+# `newsalert serve` starts the embedded cluster and creates every topic before it listens.
+SERVE_STARTUP_TIMEOUT = 90.0
+HTTP_TIMEOUT = 30.0
+
+
+def load_schema(name: str) -> dict:
+    """A contract file from schemas/: ``*.json`` parsed as JSON, ``*.yaml`` as YAML."""
+    path = SCHEMAS_DIR / name
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class SeedPage:
+    """What the publication's front page shows: the vocabulary the contract's enums come from."""
+
+    path: Path
+    breaking: list[str]       # the BREAKING ticker, newest first (as the page lists it)
+    sections: list[str]       # the "News" menu: Politics, Economy, ...
+    article_kinds: list[str]  # the "Articles" menu: Opinion, Analysis, Blog, Features
+    regions: list[str]        # the region menu: Africa, Asia, ...
+
+
+def _seed_page_path() -> Path:
+    """shared/seeds beside the work tree (where CI puts it), or $NEWSALERT_SEEDS_DIR."""
+    candidates = [Path(os.environ["NEWSALERT_SEEDS_DIR"]) / SEED_PAGE_NAME] if os.environ.get("NEWSALERT_SEEDS_DIR") else []
+    candidates += [REPO_ROOT.parent / "shared" / "seeds" / SEED_PAGE_NAME, REPO_ROOT / "shared" / "seeds" / SEED_PAGE_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    pytest.fail(f"the seed page {SEED_PAGE_NAME} was not found in any of: {', '.join(map(str, candidates))}")
+
+
+def parse_front_page(text: str, path: Path) -> SeedPage:
+    """Parses the text rendering of the front page (menus are lines of "  • Item")."""
+    lines = [line.rstrip() for line in text.splitlines()]
+
+    def bullet(line: str) -> str | None:
+        stripped = line.strip()
+        return stripped[1:].strip() if stripped.startswith("•") else None
+
+    def menu(heading: str) -> list[str]:
+        # The first unindented heading line, then its bullet items.
+        start = lines.index(heading)
+        items = []
+        for line in lines[start + 1:]:
+            item = bullet(line)
+            if item is None:
+                break
+            items.append(item)
+        return items
+
+    breaking_at = lines.index("BREAKING")
+    breaking = []
+    for line in lines[breaking_at + 1:]:
+        if not line.strip():
+            break
+        breaking.append(line.strip())
+    # The region menu is the bullet block right above the ticker.
+    regions: list[str] = []
+    for line in reversed(lines[:breaking_at]):
+        item = bullet(line)
+        if item is None:
+            break
+        regions.insert(0, item)
+    return SeedPage(path=path, breaking=breaking, sections=menu("News"), article_kinds=menu("Articles"), regions=regions)
+
+
+@pytest.fixture(scope="session")
+def seed_page() -> SeedPage:
+    """The publication's front page, parsed (fails if the seed file is missing or changed shape)."""
+    path = _seed_page_path()
+    page = parse_front_page(path.read_text(encoding="utf-8"), path)
+    assert page.breaking and page.sections and page.regions, f"could not parse {path}: {page}"
+    return page
+
+
+@dataclass
+class NewsalertServer:
+    """A running ``newsalert serve`` and the API keys made for it."""
+
+    base_url: str            # http://127.0.0.1:PORT, as the server printed it
+    bootstrap_servers: str   # its Kafka cluster, as printed on `bootstrap.servers=`
+    data_dir: Path
+    editor_key: str
+    admin_key: str
+    process: BackgroundProcess
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def request(self, method: str, path: str, *, key: str | None = None, **kwargs):
+        """One HTTP request (``requests``), authenticated with ``key`` when given, always with a timeout."""
+        import requests
+
+        headers = dict(kwargs.pop("headers", None) or {})
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.request(method, self.url(path), headers=headers, **kwargs)
+
+
+def newsalert_serve_status(newsalert_bin: Path) -> tuple[bool, str]:
+    """Whether this build has the ``serve`` command, and why not.
+
+    ``newsalert serve --help`` must exit 0 and show serve's own usage: ArgumentParser answers
+    ``--help`` after an unknown subcommand with the top-level help and status 0.
+    """
+    result = run_command([newsalert_bin, "serve", "--help"], timeout=DEFAULT_RUN_TIMEOUT)
+    if result.returncode != 0:
+        return False, f"`newsalert serve --help` exited with {result.returncode}: the serve command is not built yet"
+    if "newsalert serve" not in result.stdout:
+        return False, "`newsalert serve --help` shows no serve usage: the serve command is not built yet"
+    return True, ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def create_api_key(newsalert_bin: Path, data_dir: Path, role: str) -> str:
+    """``newsalert keys create --role ROLE --data-dir DIR``: the key is alone on the last stdout line."""
+    result = run_command([newsalert_bin, "keys", "create", "--role", role, "--data-dir", data_dir], check=True)
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    assert lines, f"`newsalert keys create --role {role}` printed no key\nstderr:\n{_tail(result.stderr)}"
+    return lines[-1]
+
+
+def wait_for_serve(process: BackgroundProcess, timeout: float = SERVE_STARTUP_TIMEOUT) -> tuple[str, str]:
+    """Waits for a starting ``newsalert serve`` to print ``bootstrap.servers=HOST:PORT,...`` and
+    ``listening on http://...`` (in either order); returns (base URL, bootstrap servers).
+
+    Fails with the server's output if it exits first or the lines do not come within ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        output = process.stdout()
+        listening = re.search(r"^listening on (http://\S+)", output, re.MULTILINE)
+        bootstrap = re.search(r"^bootstrap\.servers=(\S+)", output, re.MULTILINE)
+        if listening and bootstrap:
+            return listening.group(1), bootstrap.group(1)
+        if not process.running():
+            pytest.fail(f"newsalert serve exited before listening\n{process.describe()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"newsalert serve did not print `bootstrap.servers=` and `listening on` within "
+                        f"{timeout:.0f} s\n{process.describe()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def newsalert_server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
+    """One ``newsalert serve --port P --data-dir DIR`` for the session, with an editor and an admin key.
+
+    Skips (with the reason) while the serve command is not built; otherwise waits, bounded, for
+    the ``listening on`` line and fails with the server's output if it does not come.
+    """
+    available, reason = newsalert_serve_status(newsalert_bin)
+    if not available:
+        pytest.skip(reason)
+    workdir = tmp_path_factory.mktemp("newsalert-serve")
+    data_dir = workdir / "data"
+    argv = [os.fspath(newsalert_bin), "serve", "--port", str(_free_port()), "--data-dir", os.fspath(data_dir)]
+    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
+    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
+    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    process = BackgroundProcess("newsalert-serve", argv, popen, stdout_path, stderr_path, [stdout, stderr])
+    try:
+        base_url, bootstrap_servers = wait_for_serve(process)
+        yield NewsalertServer(
+            base_url=base_url, bootstrap_servers=bootstrap_servers, data_dir=data_dir,
+            editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
+            admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
+    finally:
+        process.stop()
