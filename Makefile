@@ -10,7 +10,7 @@ build:
 	$(SWIFT) build
 
 serve: build
-	$(NEWSALERT_BIN) broker
+	$(NEWSALERT_BIN) serve
 
 test:
 	scripts/bootstrap.sh test

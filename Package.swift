@@ -53,11 +53,53 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strictSwift6
         ),
+        // SQLite through GRDB: API keys, idempotency records, the event log; later subscriptions and deliveries.
+        .target(
+            name: "NewsAlertStore",
+            dependencies: [
+                "NewsAlertCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The HTTP edge: Hummingbird routes, authentication, pages.
+        .target(
+            name: "NewsAlertHTTP",
+            dependencies: [
+                "NewsAlertCore",
+                "NewsAlertStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Pages")],
+            swiftSettings: strictSwift6
+        ),
+        // The long-running roles: wiring Kafka to the domain and the HTTP edge.
+        .target(
+            name: "NewsAlertServices",
+            dependencies: [
+                "KafkaBridge",
+                "NewsAlertCore",
+                "NewsAlertStore",
+                "NewsAlertHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "newsalert",
             dependencies: [
                 "KafkaBridge",
                 "NewsAlertCore",
+                "NewsAlertStore",
+                "NewsAlertHTTP",
+                "NewsAlertServices",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,6 +109,16 @@ let package = Package(
         .testTarget(
             name: "KafkaBridgeTests",
             dependencies: ["KafkaBridge"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "NewsAlertHTTPTests",
+            dependencies: [
+                "NewsAlertHTTP",
+                "NewsAlertStore",
+                "NewsAlertCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -1,0 +1,222 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NewsAlertCore
+import NewsAlertStore
+
+/// Settings of the newsroom ingest API.
+public struct IngestConfiguration: Sendable {
+    /// Largest accepted request body in bytes.
+    public var bodyLimitBytes = 256 * 1024
+    public var inputLimits = NewsEventInput.Limits()
+
+    public init() {}
+}
+
+/// The newsroom API: publish, correct, kill and look up events.
+public struct EventRoutes: Sendable {
+    let database: AppDatabase
+    let publisher: any NewsEventPublisher
+    let configuration: IngestConfiguration
+    let logger: Logger
+
+    public init(database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger) {
+        self.database = database
+        self.publisher = publisher
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The answer to an accepted publish, correction or kill.
+    struct Accepted: Codable {
+        var id: String
+        var topic: String
+        var partition: Int
+        var offset: Int64
+        var status = "accepted"
+    }
+
+    /// An event as `GET /v1/events/{id}` shows it.
+    struct EventView: Encodable {
+        var event: NewsEvent
+        var kafka: KafkaPosition
+        var receivedAt: Date
+        var killed: Bool
+        var corrections: [String]
+        var enrichment: JSONValue?
+        var storyID: String?
+        var alertsDelivered: Int
+
+        init(_ entry: EventLogEntry) {
+            event = entry.event
+            kafka = entry.kafka
+            receivedAt = entry.receivedAt
+            killed = entry.killed
+            corrections = entry.corrections
+            enrichment = entry.enrichment.flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
+            storyID = entry.storyID
+            alertsDelivered = entry.alertsDelivered
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case event, kafka, killed, corrections, enrichment
+            case receivedAt = "received_at"
+            case storyID = "story_id"
+            case alertsDelivered = "alerts_delivered"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(event, forKey: .event)
+            try container.encode(kafka, forKey: .kafka)
+            try container.encode(receivedAt, forKey: .receivedAt)
+            try container.encode(killed, forKey: .killed)
+            try container.encode(corrections, forKey: .corrections)
+            try container.encode(enrichment ?? .null, forKey: .enrichment)
+            try container.encode(storyID, forKey: .storyID)
+            try container.encode(alertsDelivered, forKey: .alertsDelivered)
+        }
+    }
+
+    struct EventPage: Encodable {
+        var events: [EventView]
+    }
+
+    public func add(to router: some RouterMethods<NewsAlertRequestContext>) {
+        router.post("/v1/events") { request, context in
+            try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
+                try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: id, receivedAt: receivedAt)
+            }
+        }
+        router.post("/v1/events/{id}/corrections") { request, context in
+            let original = try await liveOriginal(context)
+            return try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
+                try NewsEventInput(limits: configuration.inputLimits).event(
+                    from: object, id: id, receivedAt: receivedAt, supersedes: original.event.id, defaults: original.event)
+            }
+        }
+        router.post("/v1/events/{id}/kill") { request, context in
+            let original = try await liveOriginal(context)
+            return try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
+                try Self.kill(of: original.event, object: object, id: id, receivedAt: receivedAt)
+            }
+        }
+        router.get("/v1/events/{id}") { _, context in
+            _ = try context.require(.editor, .admin)
+            guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
+            return try Response.json(status: .ok, EventView(entry))
+        }
+        router.get("/v1/events") { request, context in
+            _ = try context.require(.editor, .admin)
+            let limitText = request.uri.queryParameters.get("limit")
+            guard let limit = limitText.map({ Int($0) }) ?? 50, (1...200).contains(limit) else {
+                throw APIError.invalidFields(ValidationFailure([FieldProblem(field: "limit", problem: "must be an integer from 1 to 200")]))
+            }
+            return try Response.json(status: .ok, EventPage(events: try await database.recentEvents(limit: limit).map(EventView.init)))
+        }
+    }
+
+    private func eventID(_ context: NewsAlertRequestContext) throws -> String {
+        let id = try context.parameters.require("id")
+        guard EventID.isPlausible(id) else { throw APIError.notFound("event") }
+        return id
+    }
+
+    /// The event a correction or kill refers to: 404 if unknown, 409 if already killed.
+    private func liveOriginal(_ context: NewsAlertRequestContext) async throws -> EventLogEntry {
+        _ = try context.require(.editor, .admin)
+        guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
+        guard !entry.killed, entry.event.status != .canceled else {
+            throw APIError(.conflict, code: "already_killed", message: "event \(entry.event.id) was killed; it can no longer be corrected or killed")
+        }
+        return entry
+    }
+
+    static func kill(of original: NewsEvent, object: [String: Any], id: String, receivedAt: Date) throws(ValidationFailure) -> NewsEvent {
+        var problems = object.keys.filter { $0 != "reason" }.sorted().map { FieldProblem(field: $0, problem: "is not a known field") }
+        let reason = (object["reason"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if !(1...500).contains(reason.count) { problems.append(FieldProblem(field: "reason", problem: "is required: 1 to 500 characters saying why the item is killed")) }
+        guard problems.isEmpty else { throw ValidationFailure(problems) }
+        var kill = original
+        kill.id = id
+        kill.status = .canceled
+        kill.supersedes = original.id
+        kill.reason = reason
+        kill.publishedAt = receivedAt
+        return kill
+    }
+
+    /// Auth, body checks, idempotency, validation, publish, record: the path every write shares.
+    private func publish(
+        _ request: Request, _ context: NewsAlertRequestContext,
+        makeEvent: @escaping @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
+    ) async throws -> Response {
+        let principal = try context.require(.editor, .admin)
+        let idempotencyKey = try Self.idempotencyKey(request)
+        let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
+        guard let idempotencyKey else {
+            return Response.json(status: .accepted, data: try await validateAndPublish(body, principal: principal, idempotencyKey: nil, makeEvent: makeEvent))
+        }
+        // The key covers the method and path too: the same key on another endpoint is another request.
+        let fingerprint = Data("\(request.method) \(request.uri.path)\n".utf8) + body.data
+        switch try await database.claimIdempotencyKey(idempotencyKey, principal: principal, requestBody: fingerprint) {
+        case .replay(let status, let data):
+            var response = Response.json(status: .init(code: status), data: data)
+            response.headers[.init("Idempotent-Replayed")!] = "true"
+            return response
+        case .reusedWithDifferentBody:
+            throw APIError(.conflict, code: "idempotency_key_reused", message: "this Idempotency-Key was already used with a different request")
+        case .inProgress:
+            throw APIError(.conflict, code: "idempotency_key_in_progress", message: "a request with this Idempotency-Key is still being processed; retry shortly")
+        case .proceed:
+            do {
+                let accepted = try await validateAndPublish(body, principal: principal, idempotencyKey: idempotencyKey, makeEvent: makeEvent)
+                try await database.completeIdempotentRequest(idempotencyKey, principal: principal, status: 202, body: accepted)
+                return Response.json(status: .accepted, data: accepted)
+            } catch let error as APIError where (400..<500).contains(error.status.code) {
+                try await database.completeIdempotentRequest(idempotencyKey, principal: principal, status: error.status.code, body: error.bodyData)
+                throw error
+            } catch {
+                try? await database.releaseIdempotencyKey(idempotencyKey, principal: principal)
+                throw error
+            }
+        }
+    }
+
+    private func validateAndPublish(
+        _ body: JSONRequestBody, principal: APIPrincipal, idempotencyKey: String?,
+        makeEvent: @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
+    ) async throws -> Data {
+        let receivedAt = Date()
+        let event: NewsEvent
+        do {
+            event = try makeEvent(body.object, EventID.make(at: receivedAt), receivedAt)
+        } catch {
+            throw APIError.invalidFields(error)
+        }
+        let publication: EventPublication
+        do {
+            publication = try await publisher.publish(event, idempotencyKey: idempotencyKey)
+        } catch {
+            logger.error("publishing an event failed", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
+            var unavailable = APIError(.serviceUnavailable, code: "kafka_unavailable", message: "the event could not be stored in Kafka; nothing was published, retry later")
+            unavailable.headers[.retryAfter] = "5"
+            throw unavailable
+        }
+        try await database.recordPublishedEvent(
+            event, at: KafkaPosition(topic: publication.topic, partition: publication.partition, offset: publication.offset),
+            receivedAt: receivedAt, principal: principal)
+        logger.info("event published", metadata: ["event.id": "\(event.id)", "event.kind": "\(event.kind.rawValue)", "kafka.offset": "\(publication.offset)"])
+        return try JSONEncoder.newsAlert.encode(Accepted(id: event.id, topic: publication.topic, partition: publication.partition, offset: publication.offset))
+    }
+
+    private static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[.init("Idempotency-Key")!] else { return nil }
+        guard (1...200).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
+            throw APIError(.badRequest, code: "invalid_idempotency_key", message: "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                           fields: [FieldProblem(field: "Idempotency-Key", problem: "must be 1 to 200 printable ASCII characters")])
+        }
+        return key
+    }
+}

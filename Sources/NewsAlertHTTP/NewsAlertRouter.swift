@@ -1,0 +1,18 @@
+import Hummingbird
+import Logging
+import NewsAlertCore
+import NewsAlertStore
+
+/// Builds the router every newsalert HTTP role serves.
+public enum NewsAlertRouter {
+    public static func make(
+        database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger
+    ) throws -> Router<NewsAlertRequestContext> {
+        let router = Router(context: NewsAlertRequestContext.self)
+        router.add(middleware: APIKeyAuthenticator(database: database))
+        HealthRoutes(publisher: publisher).add(to: router)
+        try PageRoutes().add(to: router)
+        EventRoutes(database: database, publisher: publisher, configuration: configuration, logger: logger).add(to: router)
+        return router
+    }
+}

@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Who may call the newsroom API: editors publish and correct, admins also manage subscribers.
+public enum APIRole: String, Codable, Sendable, CaseIterable {
+    case editor, admin
+}
+
+/// An authenticated caller.
+public struct APIPrincipal: Sendable, Hashable {
+    public var keyID: String
+    public var role: APIRole
+}
+
+/// A newly created API key. `secret` is shown once; only its SHA-256 is stored.
+public struct CreatedAPIKey: Sendable {
+    public var id: String
+    public var role: APIRole
+    public var secret: String
+}
+
+extension AppDatabase {
+    /// Creates a key: `nak_` + 32 random bytes (base64url). The database keeps only the hash.
+    public func createAPIKey(role: APIRole, label: String? = nil) throws -> CreatedAPIKey {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let secret = "nak_" + Data(bytes).base64URLEncoded
+        let id = "key_" + String(Self.hash(secret).prefix(12))
+        try writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO api_key (id, role, secret_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, role.rawValue, Self.hash(secret), label, Date()])
+        }
+        return CreatedAPIKey(id: id, role: role, secret: secret)
+    }
+
+    /// The principal for a presented secret, or `nil` if it is unknown or revoked.
+    public func authenticate(secret: String) async throws -> APIPrincipal? {
+        let hash = Self.hash(secret)
+        return try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, role FROM api_key WHERE secret_hash = ? AND revoked_at IS NULL", arguments: [hash])
+                .flatMap { row in APIRole(rawValue: row["role"]).map { APIPrincipal(keyID: row["id"], role: $0) } }
+        }
+    }
+
+    static func hash(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Data {
+    /// Base64 with the URL-safe alphabet and no padding.
+    var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
