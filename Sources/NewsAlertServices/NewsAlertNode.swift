@@ -20,6 +20,8 @@ public struct NewsAlertNode: Sendable {
         public var port = 8080
         public var dataDirectory = "./data"
         public var ingest = IngestConfiguration()
+        /// The ingest path waits for each acknowledgement, so it batches little: keep the linger short.
+        public var producerLingerMilliseconds = 1
 
         public init() {}
     }
@@ -45,7 +47,9 @@ public struct NewsAlertNode: Sendable {
         bootstrapServers = kafka.bootstrapServers
         database = try AppDatabase.open(directory: options.dataDirectory)
 
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(kafka: kafka)
+        producerConfiguration.lingerMilliseconds = options.producerLingerMilliseconds
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
         let router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: options.ingest, logger: logger)

@@ -13,6 +13,10 @@ public struct AppDatabase: Sendable {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL survives process crashes; Kafka, not this file, is the record of what was published.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         let pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("newsalert.sqlite"), configuration: configuration)
         return try AppDatabase(pool)
     }
