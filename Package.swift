@@ -114,6 +114,8 @@ let package = Package(
         .testTarget(
             name: "NewsAlertHTTPTests",
             dependencies: [
+                "KafkaBridge",
+                "NewsAlertServices",
                 "NewsAlertHTTP",
                 "NewsAlertStore",
                 "NewsAlertCore",

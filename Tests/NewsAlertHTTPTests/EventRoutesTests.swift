@@ -1,0 +1,194 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertHTTP
+import NewsAlertServices
+import NewsAlertStore
+import Testing
+
+/// The ingest routes through Hummingbird's test client, publishing to a real embedded broker.
+@Suite("Event routes")
+struct EventRoutesTests {
+    struct Harness: @unchecked Sendable {
+        let broker: EmbeddedKafkaBroker
+        let database: AppDatabase
+        let router: Router<NewsAlertRequestContext>
+        let editor: String
+        let admin: String
+
+        init() async throws {
+            var logger = Logger(label: "newsalert.tests.http")
+            logger.logLevel = .error
+            broker = try EmbeddedKafkaBroker(brokers: 1, logger: logger)
+            try TopicProvisioner.ensure(on: broker)
+            let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
+            database = try AppDatabase.inMemory()
+            let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
+            var configuration = IngestConfiguration()
+            configuration.bodyLimitBytes = 4096
+            router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: configuration, logger: logger)
+            editor = try database.createAPIKey(role: .editor).secret
+            admin = try database.createAPIKey(role: .admin).secret
+        }
+
+        func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+            try await Application(router: router).test(.router, body)
+        }
+    }
+
+    static func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    static func headers(_ key: String, idempotencyKey: String? = nil) -> HTTPFields {
+        var headers: HTTPFields = [.authorization: "Bearer \(key)", .contentType: "application/json"]
+        if let idempotencyKey { headers[.init("Idempotency-Key")!] = idempotencyKey }
+        return headers
+    }
+
+    static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])
+    }
+
+    static func fieldNames(_ buffer: ByteBuffer) throws -> Set<String> {
+        let error = try #require(try object(buffer)["error"] as? [String: Any])
+        return Set((error["fields"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
+    }
+
+    @Test("a breaking line with only kind and headline is accepted after the broker acknowledged it")
+    func minimalBreaking() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"kind":"breaking","headline":"Israeli drone targets a car in the town of Kawnin"}"#)) { response in
+                #expect(response.status == .accepted)
+                let answer = try Self.object(response.body)
+                #expect(answer["topic"] as? String == "news.events")
+                #expect((answer["id"] as? String)?.hasPrefix("evt_") == true)
+                #expect(answer["offset"] is Int)
+            }
+        }
+    }
+
+    @Test("every bad field is named in one 422")
+    func invalidFields() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let body = #"{"kind":"rumour","headline":"  ","section":"Gossip","regions":["MENA","Mars"],"urgency":0,"published_at":"tomorrow","colour":"red","url":"ftp://x"}"#
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor), body: Self.json(body)) { response in
+                #expect(response.status == .unprocessableContent)
+                let fields = try Self.fieldNames(response.body)
+                #expect(fields == ["kind", "headline", "section", "regions[1]", "urgency", "published_at", "colour", "url"])
+            }
+            let tooLong = String(repeating: "x", count: 301)
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"kind":"breaking","headline":"\#(tooLong)","urgency":true}"#)) { response in
+                #expect(response.status == .unprocessableContent)
+                let fields = try Self.fieldNames(response.body)
+                #expect(fields == ["headline", "urgency"])
+            }
+        }
+    }
+
+    @Test("malformed bodies get 400, 413 and 415, never a 5xx")
+    func malformedBodies() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let cases: [(ByteBuffer, HTTPFields, HTTPResponse.Status)] = [
+                (ByteBuffer(bytes: [0x7B, 0xFF, 0xFE, 0x7D]), Self.headers(harness.editor), .badRequest),
+                (Self.json("{not json"), Self.headers(harness.editor), .badRequest),
+                (Self.json("[1,2]"), Self.headers(harness.editor), .badRequest),
+                (Self.json(String(repeating: " ", count: 5000) + "{}"), Self.headers(harness.editor), .contentTooLarge),
+                (Self.json("{}"), [.authorization: "Bearer \(harness.editor)", .contentType: "text/plain"], .unsupportedMediaType),
+                (Self.json("{}"), [.contentType: "application/json"], .unauthorized),
+                (Self.json("{}"), Self.headers("nak_wrong"), .unauthorized),
+            ]
+            for (body, headers, status) in cases {
+                try await client.execute(uri: "/v1/events", method: .post, headers: headers, body: body) { response in
+                    #expect(response.status == status)
+                    let answeredError = try Self.object(response.body)["error"]
+                    #expect(answeredError != nil)
+                }
+            }
+        }
+    }
+
+    @Test("Idempotency-Key: same body → same answer, other body → 409")
+    func idempotency() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let body = #"{"kind":"breaking","headline":"Naeini: our response will be stronger"}"#
+            var first: [String: Any] = [:]
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "k-1"), body: Self.json(body)) { response in
+                #expect(response.status == .accepted)
+                first = try Self.object(response.body)
+            }
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "k-1"), body: Self.json(body)) { response in
+                #expect(response.status == .accepted)
+                let answeredId = try Self.object(response.body)["id"]
+                #expect(answeredId as? String == first["id"] as? String)
+                let answeredOffset = try Self.object(response.body)["offset"]
+                #expect(answeredOffset as? Int == first["offset"] as? Int)
+            }
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "k-1"),
+                                     body: Self.json(#"{"kind":"breaking","headline":"something else"}"#)) { response in
+                #expect(response.status == .conflict)
+            }
+            // The key belongs to its caller: another key holder may use the same text.
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.admin, idempotencyKey: "k-1"), body: Self.json(body)) { response in
+                #expect(response.status == .accepted)
+                let answeredId = try Self.object(response.body)["id"]
+                #expect(answeredId as? String != first["id"] as? String)
+            }
+        }
+        #expect(try await harness.database.recentEvents(limit: 10).count == 2)
+    }
+
+    @Test("a correction supersedes, a kill cancels, and a killed item cannot be killed again")
+    func correctAndKill() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            var originalID = ""
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"kind":"breaking","headline":"One martyred in drone strike on a car in Kawnin","section":"Politics"}"#)) { response in
+                originalID = try #require(try Self.object(response.body)["id"] as? String)
+            }
+            var correctionID = ""
+            try await client.execute(uri: "/v1/events/\(originalID)/corrections", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"headline":"Two martyred in drone strike on a car in Kawnin"}"#)) { response in
+                #expect(response.status == .accepted)
+                correctionID = try #require(try Self.object(response.body)["id"] as? String)
+            }
+            try await client.execute(uri: "/v1/events/\(correctionID)", method: .get, headers: Self.headers(harness.editor)) { response in
+                let event = try #require(try Self.object(response.body)["event"] as? [String: Any])
+                #expect(event["supersedes"] as? String == originalID)
+                #expect(event["kind"] as? String == "breaking")
+            }
+            try await client.execute(uri: "/v1/events/\(originalID)/kill", method: .post, headers: Self.headers(harness.editor), body: Self.json(#"{}"#)) { response in
+                #expect(response.status == .unprocessableContent)
+                let fields = try Self.fieldNames(response.body)
+                #expect(fields == ["reason"])
+            }
+            try await client.execute(uri: "/v1/events/\(originalID)/kill", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"reason":"wrong town"}"#)) { response in
+                #expect(response.status == .accepted)
+            }
+            try await client.execute(uri: "/v1/events/\(originalID)", method: .get, headers: Self.headers(harness.editor)) { response in
+                let view = try Self.object(response.body)
+                #expect(view["killed"] as? Bool == true)
+                #expect(view["corrections"] as? [String] == [correctionID])
+            }
+            try await client.execute(uri: "/v1/events/\(originalID)/kill", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"reason":"again"}"#)) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(uri: "/v1/events/evt_unknown/kill", method: .post, headers: Self.headers(harness.editor),
+                                     body: Self.json(#"{"reason":"x"}"#)) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+        withExtendedLifetime(harness.broker) {}
+    }
+}
