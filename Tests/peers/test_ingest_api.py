@@ -233,6 +233,17 @@ def test_news_events_topic_exists_at_start(server):
     assert len(topics[TOPIC].partitions) == 12
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/v1/no-such-thing"), ("DELETE", "/v1/events"), ("PUT", "/healthz")])
+def test_unknown_routes_answer_an_error_body(server, method, path):
+    """"Errors always use the error body": also for a path or method the API does not have."""
+    response = server.request(method, path, key=server.editor_key)
+    assert response.status_code in (404, 405), describe(response)
+    if response.status_code == 404:
+        assert_error(response, 404, "not_found")
+    else:  # the contract names no code for 405: any error body will do
+        assert schema_errors(ERROR_VALIDATOR, json_body(response)) == [], describe(response)
+
+
 # --- publishing --------------------------------------------------------------------------------
 
 
@@ -247,7 +258,10 @@ def test_seed_breaking_lines_are_published_to_kafka(server, seed_page):
 
     records = read_topic(server.bootstrap_servers)
     for line, answer in zip(lines, answers):
-        event = check_record(record_at(records, answer), answer)
+        record = record_at(records, answer)
+        event = check_record(record, answer)
+        headers = dict(zip(record["headers"][::2], record["headers"][1::2])) if record.get("headers") else {}
+        assert headers.get("content-type") == "application/json", f"record headers: {headers}"
         assert (event["kind"], event["headline"], event["status"]) == ("breaking", line, "usable")
         assert event["regions"] == [] and event["tags"] == []
         assert event.get("supersedes") is None
@@ -591,8 +605,11 @@ def test_kafka_unavailable_is_503(newsalert_bin, start_broker, spawn, tmp_path, 
         time.sleep(1)
     assert json_body(ready) == {"status": "not_ready", "kafka": "unreachable"}
     started = time.monotonic()
-    response = other.request("POST", "/v1/events", key=other.editor_key,
-                             json={"kind": "breaking", "headline": "During the outage"}, timeout=90)
+    try:
+        response = other.request("POST", "/v1/events", key=other.editor_key,
+                                 json={"kind": "breaking", "headline": "During the outage"}, timeout=90)
+    except requests.Timeout:
+        pytest.fail("POST /v1/events got no answer within 90 s while Kafka was down (expected 503 kafka_unavailable)")
     assert_error(response, 503, "kafka_unavailable")
     assert time.monotonic() - started < 60, "the 503 took over a minute"
     assert other.request("GET", "/healthz").status_code == 200, "liveness must not depend on Kafka"

@@ -58,8 +58,13 @@ def wait_for(driver, condition, message: str):
     try:
         return WebDriverWait(driver, WAIT_TIMEOUT, poll_frequency=0.2).until(condition)
     except TimeoutException:
-        body = driver.find_element("tag name", "body").text[:2000]
-        pytest.fail(f"timed out after {WAIT_TIMEOUT:.0f} s waiting for {message}\npage text:\n{body}")
+        # What the page says about it: its alerts and status lines first, then the start of its text.
+        notices = driver.execute_script(
+            "return Array.from(document.querySelectorAll('[role=alert],[role=status],.error'),"
+            " node => node.textContent.trim()).filter(Boolean)")
+        body = driver.find_element("tag name", "body").text[:1500]
+        pytest.fail(f"timed out after {WAIT_TIMEOUT:.0f} s waiting for {message}\n"
+                    f"page notices: {notices}\npage text:\n{body}")
 
 
 def element(driver, element_id: str):
@@ -133,15 +138,18 @@ def choose_regions(driver, regions: list[str]) -> None:
         boxes = driver.find_elements(By.CSS_SELECTOR, f'input[type="checkbox"][name="regions"][value="{region}"]')
         assert boxes, f"no #regions multi-select and no checkbox named regions for {region!r}"
         if not boxes[0].is_selected():
-            boxes[0].click()
+            # A styled checkbox may be visually hidden: then its label is what a person clicks.
+            target = boxes[0] if boxes[0].is_displayed() else boxes[0].find_element(By.XPATH, "ancestor::label")
+            target.click()
+        assert boxes[0].is_selected(), f"could not tick the {region!r} checkbox"
 
 
 def recent_items(driver) -> dict[str, str]:
-    """The #recent list as {data-event-id: text}."""
-    from selenium.webdriver.common.by import By
-
-    return {item.get_attribute("data-event-id") or "": item.text
-            for item in driver.find_elements(By.CSS_SELECTOR, "#recent li")}
+    """The #recent list as {data-event-id: text}, read in one go (the page may re-render it any time)."""
+    items = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#recent li'),"
+        " item => [item.getAttribute('data-event-id') || '', item.textContent])")
+    return {event_id: text for event_id, text in items}
 
 
 def test_editor_publishes_a_breaking_line(newsalert_server, browser, seed_page, tmp_path):

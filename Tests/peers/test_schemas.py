@@ -557,4 +557,5 @@ def test_asyncapi_topics_match_the_swift_topic_table():
         name, partitions, retention, cleanup = match.groups()
         days = re.fullmatch(r"(\d+) \* day", retention.strip())
         found[name] = (int(partitions), int(days.group(1)) * DAY_MS if days else None, [cleanup])
+    assert found, f"could not read the topic table in {topics_path} (did its layout change?)"
     assert found == TOPICS
