@@ -46,6 +46,7 @@ public struct EventRoutes: Sendable {
         var corrections: [String]
         var enrichment: JSONValue?
         var storyID: String?
+        var dedup: String?
         var alertsDelivered: Int
 
         init(_ entry: EventLogEntry) {
@@ -56,11 +57,12 @@ public struct EventRoutes: Sendable {
             corrections = entry.corrections
             enrichment = entry.enrichment.flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
             storyID = entry.storyID
+            dedup = entry.dedupOutcome
             alertsDelivered = entry.alertsDelivered
         }
 
         enum CodingKeys: String, CodingKey {
-            case event, kafka, killed, corrections, enrichment
+            case event, kafka, killed, corrections, enrichment, dedup
             case receivedAt = "received_at"
             case storyID = "story_id"
             case alertsDelivered = "alerts_delivered"
@@ -75,6 +77,7 @@ public struct EventRoutes: Sendable {
             try container.encode(corrections, forKey: .corrections)
             try container.encode(enrichment ?? .null, forKey: .enrichment)
             try container.encode(storyID, forKey: .storyID)
+            try container.encode(dedup, forKey: .dedup)
             try container.encode(alertsDelivered, forKey: .alertsDelivered)
         }
     }

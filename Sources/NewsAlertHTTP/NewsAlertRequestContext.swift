@@ -6,6 +6,8 @@ public struct NewsAlertRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `APIKeyAuthenticator` when the request carried a valid API key.
     public var principal: APIPrincipal?
+    /// Set when the request carried credentials that are not a valid key (public routes ignore it).
+    var presentedInvalidCredentials = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -13,13 +15,14 @@ public struct NewsAlertRequestContext: RequestContext {
 
     /// The caller, if it holds one of `roles`; 401 without a key, 403 with the wrong role.
     func require(_ roles: APIRole...) throws -> APIPrincipal {
-        guard let principal else { throw APIError.unauthenticated }
+        guard let principal, !presentedInvalidCredentials else { throw APIError.unauthenticated }
         guard roles.contains(principal.role) else { throw APIError.forbidden(needs: roles.map(\.rawValue)) }
         return principal
     }
 }
 
-/// Resolves `Authorization: Bearer <key>` into a principal; never rejects by itself (routes decide).
+/// Resolves `Authorization: Bearer <key>` into a principal; never rejects by itself, so public routes
+/// answer whatever the header says, and protected routes decide through `require`.
 public struct APIKeyAuthenticator: RouterMiddleware {
     public typealias Context = NewsAlertRequestContext
     let database: AppDatabase
@@ -30,13 +33,13 @@ public struct APIKeyAuthenticator: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let secret = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
-            if secret.isEmpty || secret.count > 200 { throw APIError.unauthenticated }
-            guard let principal = try await database.authenticate(secret: secret) else { throw APIError.unauthenticated }
-            context.principal = principal
-        } else if request.headers[.authorization] != nil {
-            throw APIError.unauthenticated
+        if let header = request.headers[.authorization] {
+            let secret = header.lowercased().hasPrefix("bearer ") ? header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces) : ""
+            if (1...200).contains(secret.count), let principal = try await database.authenticate(secret: secret) {
+                context.principal = principal
+            } else {
+                context.presentedInvalidCredentials = true
+            }
         }
         return try await next(request, context)
     }

@@ -9,6 +9,7 @@ public enum NewsAlertRouter {
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: APIKeyAuthenticator(database: database))
         HealthRoutes(publisher: publisher).add(to: router)
         try PageRoutes().add(to: router)

@@ -8,7 +8,7 @@ import NewsAlertStore
 import ServiceLifecycle
 
 /// Everything one `newsalert serve` process runs, assembled in dependency order:
-/// the embedded broker (unless a cluster is given), the producer, and the HTTP server.
+/// the embedded broker (unless a cluster is given), the producer, the enrich stage, and the HTTP server.
 public struct NewsAlertNode: Sendable {
     public struct Options: Sendable {
         /// A real cluster; `nil` starts the embedded broker.
@@ -22,6 +22,7 @@ public struct NewsAlertNode: Sendable {
         public var ingest = IngestConfiguration()
         /// The ingest path waits for each acknowledgement, so it batches little: keep the linger short.
         public var producerLingerMilliseconds = 1
+        public var enrich = EnrichService.Configuration()
 
         public init() {}
     }
@@ -51,6 +52,7 @@ public struct NewsAlertNode: Sendable {
         producerConfiguration.lingerMilliseconds = options.producerLingerMilliseconds
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
+        services.append(try EnrichService(kafka: kafka, producer: producer, database: database, configuration: options.enrich, logger: logger))
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
         let router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: options.ingest, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))

@@ -11,10 +11,17 @@ public enum TopicProvisioner {
         }
     }
 
-    /// On a real cluster; topics that already exist are left as they are.
-    public static func ensure(_ topics: [NewsTopic] = NewsTopics.all, with admin: KafkaAdmin, replicationFactor: Int) async throws {
+    /// On a cluster: creates the topics that are missing and leaves existing ones as they are.
+    ///
+    /// - Returns: the names of the topics it created.
+    @discardableResult
+    public static func ensure(_ topics: [NewsTopic] = NewsTopics.all, with admin: KafkaAdmin, replicationFactor: Int) async throws -> [String] {
+        let existing = Set(try await admin.listTopics().map(\.name))
+        let missing = topics.filter { !existing.contains($0.name) }
+        guard !missing.isEmpty else { return [] }
         try await admin.createTopics(
-            topics.map { KafkaTopicSpecification(name: $0.name, partitions: $0.partitions, replicationFactor: replicationFactor, configs: $0.configs) },
+            missing.map { KafkaTopicSpecification(name: $0.name, partitions: $0.partitions, replicationFactor: replicationFactor, configs: $0.configs) },
             ignoreExisting: true)
+        return missing.map(\.name)
     }
 }

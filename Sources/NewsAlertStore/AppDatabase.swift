@@ -69,6 +69,17 @@ public struct AppDatabase: Sendable {
                 table.uniqueKey(["topic", "partition", "offset"])
             }
         }
+        migrator.registerMigration("v2: enrich state and dedup outcomes") { db in
+            // One row: the story index of the enrich stage, replaced after each accepted event.
+            try db.create(table: "story_index") { table in
+                table.column("id", .integer).primaryKey().check(sql: "id = 1")
+                table.column("snapshot", .blob).notNull()
+                table.column("updated_at", .datetime).notNull()
+            }
+            try db.alter(table: "news_event") { table in
+                table.add(column: "dedup_outcome", .text)
+            }
+        }
         return migrator
     }
 }

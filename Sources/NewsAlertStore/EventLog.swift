@@ -27,6 +27,8 @@ public struct EventLogEntry: Sendable {
     /// The enrichment as JSON, once the enrich stage reported it.
     public var enrichment: Data?
     public var storyID: String?
+    /// What deduplication decided, e.g. `update #2 of story-evt_…` or `duplicate (exact) of evt_…`.
+    public var dedupOutcome: String?
     public var alertsDelivered: Int
 }
 
@@ -59,13 +61,6 @@ extension AppDatabase {
         }
     }
 
-    /// Attaches what the enrich stage decided to an event the newsroom published.
-    public func recordEnrichment(eventID: String, storyID: String?, enrichment: Data) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE news_event SET story_id = ?, enrichment = ? WHERE id = ?", arguments: [storyID, enrichment, eventID])
-        }
-    }
-
     private static func entry(from row: Row, _ db: Database) throws -> EventLogEntry {
         let event = try JSONDecoder.newsAlert.decode(NewsEvent.self, from: row["payload"] as Data)
         let followers = try Row.fetchAll(db, sql: "SELECT id, status FROM news_event WHERE supersedes = ? ORDER BY received_at, id", arguments: [event.id])
@@ -77,6 +72,7 @@ extension AppDatabase {
             corrections: followers.filter { $0["status"] as String != NewsStatus.canceled.rawValue }.map { $0["id"] },
             enrichment: row["enrichment"],
             storyID: row["story_id"],
+            dedupOutcome: row["dedup_outcome"],
             alertsDelivered: row["alerts_delivered"])
     }
 }

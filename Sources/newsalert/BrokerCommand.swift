@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaBridge
+import NewsAlertServices
 import ServiceLifecycle
 
 /// `newsalert broker`: an embedded Kafka cluster for development and tests.
@@ -20,10 +21,14 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "Create a topic at start, NAME:PARTITIONS; repeatable. Other topics are auto-created with 4 partitions.")
     var topics: [String] = []
 
+    @Flag(help: "Do not create newsalert's own topics (news.events, news.enriched, …) at start.")
+    var withoutNewsalertTopics = false
+
     func run() async throws {
         CommandLogging.bootstrap()
         let logger = CommandLogging.logger("broker")
         let broker = try EmbeddedKafkaBroker(brokers: brokers, logger: logger)
+        if !withoutNewsalertTopics { try TopicProvisioner.ensure(on: broker) }
         for topic in topics {
             let parts = topic.split(separator: ":")
             guard parts.count == 2, let partitions = Int(parts[1]), partitions > 0 else {

@@ -36,11 +36,13 @@ public struct NewsEventInput: Sendable {
         supersedes: String? = nil, defaults: NewsEvent? = nil
     ) throws(ValidationFailure) -> NewsEvent {
         var reader = FieldReader(object: object)
-        for field in object.keys.sorted() where !Self.acceptedFields.contains(field) {
+        // A correction may say why it corrects (`reason`); a first publication has nothing to explain.
+        let accepted = supersedes == nil ? Self.acceptedFields : Self.acceptedFields.union(["reason"])
+        for field in object.keys.sorted() where !accepted.contains(field) {
             reader.problems.append(FieldProblem(field: field, problem: "is not a known field"))
         }
         let kind = reader.enumeration("kind", NewsKind.self) ?? defaults?.kind
-        if kind == nil, object["kind"] == nil { reader.problems.append(FieldProblem(field: "kind", problem: "is required (one of \(NewsKind.allCases.map(\.rawValue).joined(separator: ", ")))")) }
+        if kind == nil, object["kind"] == nil || object["kind"] is NSNull { reader.problems.append(FieldProblem(field: "kind", problem: "is required (one of \(NewsKind.allCases.map(\.rawValue).joined(separator: ", ")))")) }
         let headline = reader.text("headline", maxCharacters: limits.headlineCharacters, required: true)
         let summary = reader.text("summary", maxCharacters: limits.summaryCharacters)
         let body = reader.text("body", maxCharacters: limits.bodyCharacters)
@@ -53,11 +55,12 @@ public struct NewsEventInput: Sendable {
         let urgency = reader.urgency("urgency")
         let publishedAt = reader.date("published_at")
         let language = reader.languageTag("language")
+        let reason = supersedes == nil ? nil : reader.text("reason", maxCharacters: 500)
         guard reader.problems.isEmpty, let kind, let headline else { throw ValidationFailure(reader.problems) }
         return NewsEvent(
             id: id, kind: kind, headline: headline, summary: summary, body: body, section: section,
             regions: regions, tags: tags, byline: byline, source: source, url: url, urgency: urgency,
-            publishedAt: publishedAt ?? receivedAt, status: status, supersedes: supersedes, language: language)
+            publishedAt: publishedAt ?? receivedAt, status: status, supersedes: supersedes, language: language, reason: reason)
     }
 }
 
@@ -84,8 +87,9 @@ private struct FieldReader {
             if required { problems.append(FieldProblem(field: field, problem: "must not be empty")) }
             return nil
         }
-        if trimmed.count > maxCharacters {
-            problems.append(FieldProblem(field: field, problem: "must be at most \(maxCharacters) characters (got \(trimmed.count))"))
+        // Counted in Unicode code points, as JSON Schema's maxLength counts them.
+        if trimmed.unicodeScalars.count > maxCharacters {
+            problems.append(FieldProblem(field: field, problem: "must be at most \(maxCharacters) characters (got \(trimmed.unicodeScalars.count))"))
             return nil
         }
         if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\n\t".unicodeScalars.contains($0) }) {
@@ -131,7 +135,7 @@ private struct FieldReader {
         var values: [String] = []
         for (index, element) in raw.prefix(maxCount).enumerated() {
             let trimmed = (element as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            guard (1...maxCharacters).contains(trimmed.count) else {
+            guard (1...maxCharacters).contains(trimmed.unicodeScalars.count) else {
                 problems.append(FieldProblem(field: "\(field)[\(index)]", problem: "must be a string of 1 to \(maxCharacters) characters"))
                 continue
             }
@@ -153,8 +157,8 @@ private struct FieldReader {
     mutating func urgency(_ field: String) -> Urgency? {
         guard !isAbsent(field) else { return nil }
         // JSON numbers arrive as NSNumber; booleans are NSNumber too and must not pass as 0/1.
-        let raw = object[field]
-        guard !(raw is Bool), let number = raw as? NSNumber,
+        // JSON booleans also arrive as NSNumber (and `is Bool` holds for 0 and 1 on Linux): tell them apart by type code.
+        guard let number = object[field] as? NSNumber, String(cString: number.objCType) != "c",
               let value = Int(exactly: number.doubleValue), let urgency = Urgency(rawValue: value) else {
             problems.append(FieldProblem(field: field, problem: "must be an integer from 1 (flash) to 9 (routine)"))
             return nil

@@ -1,0 +1,15 @@
+import Foundation
+
+/// FNV-1a 64-bit hash: stable across processes and restarts, unlike `Hasher`, so it can be persisted.
+enum StableHash {
+    /// Hex digest of the UTF-8 bytes of `text`.
+    static func hex(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

@@ -1,0 +1,139 @@
+/// An in-memory inverted index over subscription rules: an event is checked only against rules filed under one of
+/// its values, never against every rule.
+///
+/// Each rule is filed under the values of one of its clauses, the one an event is least likely to satisfy, so the
+/// rule is reached only by events that satisfy that clause; every such candidate is then checked in full (by the
+/// same evaluation `LinearRuleScanner` uses). The choice multiplies the number of values the clause lists by a fixed
+/// estimate of how often an event carries one value of that clause: an entity or tag is rarer than a country, a
+/// country rarer than a region or section, a kind the most common. Keyword rules are filed under their query's
+/// cover words (`KeywordQuery.coverWords`: every matching text contains one). Rules without such a clause
+/// (`all: true`, or only `max_urgency`) are filed by their urgency bound and reached by events at least that urgent.
+///
+/// Insert is O(1) amortised; remove is O(length of the rule's posting lists); match is O(event values + candidates).
+public struct SubscriptionIndex: RuleMatching {
+    /// A posting list's key: a clause and a value id (interned term, or bit position for names and urgency).
+    private struct PostingKey: Hashable {
+        let clause: RuleClause
+        let term: Int32
+    }
+
+    /// Estimated share of events carrying one given value of a clause, most selective first (ties keep this order).
+    private static let estimatedShare: [(clause: RuleClause, share: Double)] = [
+        (.entities, 0.02), (.tags, 0.02), (.keywords, 0.03), (.countries, 0.05), (.regions, 0.15), (.sections, 0.15), (.kinds, 0.3),
+    ]
+
+    private var table = RuleTable()
+    /// Rules filed under exactly one key: reached at most once per event.
+    private var exclusivePostings: [PostingKey: [Int32]] = [:]
+    /// Rules filed under several keys: an event with two of the values would reach them twice, so these are deduplicated.
+    private var sharedPostings: [PostingKey: [Int32]] = [:]
+
+    public init() {}
+
+    public var count: Int { table.count }
+
+    public mutating func insert(id: String, subscriberID: String, rule: MatchCriteria) {
+        remove(id: id)
+        let slot = table.insert(id: id, subscriberID: subscriberID, criteria: rule)
+        let keys = Self.filingKeys(for: table.rules[Int(slot)])
+        for key in keys {
+            if keys.count == 1 {
+                exclusivePostings[key, default: []].append(slot)
+            } else {
+                sharedPostings[key, default: []].append(slot)
+            }
+        }
+    }
+
+    @discardableResult
+    public mutating func remove(id: String) -> Bool {
+        guard let (slot, rule) = table.remove(id: id) else { return false }
+        let keys = Self.filingKeys(for: rule)
+        for key in keys {
+            if keys.count == 1 {
+                Self.unfile(slot, from: key, in: &exclusivePostings)
+            } else {
+                Self.unfile(slot, from: key, in: &sharedPostings)
+            }
+        }
+        return true
+    }
+
+    public func match(_ event: MatchableEvent) -> [RuleMatch] {
+        let prepared = table.prepare(event)
+        var matches: [RuleMatch] = []
+        forEachCandidate(of: prepared) { slot in
+            if let match = table.match(slot: slot, prepared) { matches.append(match) }
+        }
+        return matches
+    }
+
+    /// How many rules `event` is checked against (the work the index could not avoid), for benchmarks.
+    func candidateCount(for event: MatchableEvent) -> Int {
+        var count = 0
+        forEachCandidate(of: table.prepare(event)) { _ in count += 1 }
+        return count
+    }
+
+    /// Calls `body` once for each rule filed under one of the event's values.
+    private func forEachCandidate(of event: PreparedEvent, _ body: (Int32) -> Void) {
+        var seen = Set<Int32>()
+        for urgency in event.urgency...Urgency.routine.rawValue {
+            visit(PostingKey(clause: .maxUrgency, term: Int32(urgency)), seen: &seen, body)
+        }
+        for (clause, values) in [(RuleClause.sections, event.sections), (.regions, event.regions), (.countries, event.countries), (.tags, event.tags), (.entities, event.entities)] {
+            for value in values { visit(PostingKey(clause: clause, term: value.key), seen: &seen, body) }
+        }
+        visit(PostingKey(clause: .kinds, term: Int32(CompiledRule.bitIndex(event.kind))), seen: &seen, body)
+        let text = event.text
+        for (index, word) in text.words.enumerated() where text.positions[word]?.first == index {
+            guard let term = table.terms.id(of: word) else { continue }
+            visit(PostingKey(clause: .keywords, term: term), seen: &seen, body)
+        }
+    }
+
+    private func visit(_ key: PostingKey, seen: inout Set<Int32>, _ body: (Int32) -> Void) {
+        if let slots = exclusivePostings[key] {
+            for slot in slots { body(slot) }
+        }
+        if let slots = sharedPostings[key] {
+            for slot in slots where seen.insert(slot).inserted { body(slot) }
+        }
+    }
+
+    /// The keys `rule` is filed under: every value of its most selective clause.
+    private static func filingKeys(for rule: CompiledRule) -> [PostingKey] {
+        if rule.matchesEverything { return [PostingKey(clause: .maxUrgency, term: Int32(Urgency.routine.rawValue))] }
+        var best: (clause: RuleClause, terms: [Int32], cost: Double)?
+        for (clause, share) in estimatedShare {
+            let terms = filingTerms(of: rule, clause)
+            let cost = Double(terms.count) * share
+            if !terms.isEmpty, cost < best?.cost ?? .infinity { best = (clause, terms, cost) }
+        }
+        guard let best else { return [PostingKey(clause: .maxUrgency, term: Int32(rule.maxUrgency))] }
+        return best.terms.map { PostingKey(clause: best.clause, term: $0) }
+    }
+
+    private static func filingTerms(of rule: CompiledRule, _ clause: RuleClause) -> [Int32] {
+        switch clause {
+        case .sections: CompiledRule.bits(of: rule.sectionMask)
+        case .regions: CompiledRule.bits(of: rule.regionMask)
+        case .kinds: CompiledRule.bits(of: rule.kindMask)
+        case .countries: rule.countries
+        case .tags: rule.tags
+        case .entities: rule.entities
+        case .keywords: rule.keywordCover
+        case .all, .maxUrgency: []
+        }
+    }
+
+    /// Removes `slot` from one posting list by swapping in the last entry (order within a list does not matter).
+    private static func unfile(_ slot: Int32, from key: PostingKey, in postings: inout [PostingKey: [Int32]]) {
+        guard var slots = postings.removeValue(forKey: key) else { return }
+        if let index = slots.firstIndex(of: slot) {
+            slots.swapAt(index, slots.count - 1)
+            slots.removeLast()
+        }
+        if !slots.isEmpty { postings[key] = slots }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertStore
+import ServiceLifecycle
+
+/// The enrich role: reads `news.events`, enriches and threads each event into a story, publishes it on
+/// `news.enriched` (key: story id), and only then marks the input done.
+///
+/// A record that cannot be decoded goes to `news.deadletter` with its reason, and the stage carries on.
+/// The story index is saved after every accepted event, so a restart (even after kill -9) continues the
+/// same stories; a record redelivered after a crash gets the same decision, because threading is
+/// deterministic and the state is saved only after the output was acknowledged.
+public final class EnrichService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var groupID = "newsalert-enrich"
+        public var threader = StoryThreaderConfiguration()
+        public var isoCodesPath = Gazetteer.defaultISOCodesPath
+        public init() {}
+    }
+
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let database: AppDatabase
+    private let deadLetters: DeadLetterWriter
+    private let enricher: Enricher
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(kafka: KafkaConfiguration, producer: KafkaProducer, database: AppDatabase, configuration: Configuration, logger: Logger) throws {
+        var consumerConfiguration = KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.groupID, topics: [NewsTopics.events.name])
+        consumerConfiguration.maxBatchSize = 100
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        self.producer = producer
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+        deadLetters = DeadLetterWriter(producer: producer, stage: "enrich", logger: logger)
+        enricher = Enricher(gazetteer: try Gazetteer.load(isoCodesPath: configuration.isoCodesPath))
+    }
+
+    public func run() async throws {
+        let restored = try await database.loadStoryIndex()
+        let threader = restored.map { StoryThreader(snapshot: $0, configuration: configuration.threader) } ?? StoryThreader(configuration: configuration.threader)
+        var pipeline = EnrichmentPipeline(enricher: enricher, threader: threader)
+        logger.info("enrich stage started", metadata: ["stories.restored": "\(pipeline.storyCount)"])
+        // On graceful shutdown the consumer closes (committing what is done) and the record sequence ends;
+        // a record that was read but not finished is read again by whoever owns its partition next.
+        try await withGracefulShutdownHandler {
+            for try await record in consumer.records {
+                try await handle(record, pipeline: &pipeline)
+                try? consumer.markDone(record)
+            }
+        } onGracefulShutdown: { [consumer] in
+            Task { await consumer.close() }
+        }
+        await consumer.close()
+    }
+
+    private func handle(_ record: KafkaRecord, pipeline: inout EnrichmentPipeline) async throws {
+        let event: NewsEvent
+        do {
+            event = try EnrichmentPipeline.decodeEvent(record.value)
+        } catch {
+            try await deadLetters.park(record, reason: error.reason)
+            return
+        }
+        switch pipeline.process(event, idempotencyKey: record.header("idempotency-key"), now: Date()) {
+        case .duplicate(let kind, let original):
+            logger.info("duplicate dropped", metadata: ["event.id": "\(event.id)", "dedup.kind": "\(kind.rawValue)", "dedup.of": "\(original)"])
+            try await database.recordDuplicate(eventID: event.id, kind: kind, of: original)
+        case .enriched(let enriched):
+            let receipt = try await producer.send(KafkaOutgoingMessage(
+                topic: NewsTopics.enriched.name, key: Array(enriched.story.storyId.utf8),
+                value: Array(try JSONEncoder.newsAlert.encode(enriched)),
+                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")]))
+            try await database.recordEnriched(enriched, storyIndex: pipeline.snapshot)
+            logger.info("event enriched", metadata: [
+                "event.id": "\(event.id)", "story.id": "\(enriched.story.storyId)", "story.sequence": "\(enriched.story.sequence)",
+                "story.relation": "\(enriched.story.relation.rawValue)", "kafka.offset": "\(receipt.offset)",
+            ])
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import GRDB
+import NewsAlertCore
+
+extension AppDatabase {
+    /// The enrich stage's persisted story index, if it ever saved one.
+    public func loadStoryIndex() async throws -> StoryIndexSnapshot? {
+        let data = try await writer.read { db in try Data.fetchOne(db, sql: "SELECT snapshot FROM story_index WHERE id = 1") }
+        return try data.map { try JSONDecoder.newsAlert.decode(StoryIndexSnapshot.self, from: $0) }
+    }
+
+    /// Saves the story index and what became of the event, in one transaction.
+    public func recordEnriched(_ enriched: EnrichedEvent, storyIndex: StoryIndexSnapshot) async throws {
+        let snapshot = try JSONEncoder.newsAlert.encode(storyIndex)
+        let enrichment = try JSONEncoder.newsAlert.encode(enriched.enrichment)
+        let outcome = "\(enriched.story.relation.rawValue) #\(enriched.story.sequence) of \(enriched.story.storyId)"
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO story_index (id, snapshot, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+                arguments: [snapshot, Date()])
+            try db.execute(
+                sql: "UPDATE news_event SET story_id = ?, enrichment = ?, dedup_outcome = ? WHERE id = ?",
+                arguments: [enriched.story.storyId, enrichment, outcome, enriched.event.id])
+        }
+    }
+
+    /// Notes that an event was dropped as a duplicate of another.
+    public func recordDuplicate(eventID: String, kind: DuplicateKind, of original: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE news_event SET dedup_outcome = ? WHERE id = ?", arguments: ["duplicate (\(kind.rawValue)) of \(original)", eventID])
+        }
+    }
+}
