@@ -22,9 +22,9 @@ public struct DeadLetterWriter: Sendable {
         let letter = DeadLetter(
             reason: reason, stage: stage, sourceTopic: record.topic, sourcePartition: Int(record.partition), sourceOffset: record.offset,
             originalKey: record.key, originalValue: record.value, failedAt: Date(), details: details)
-        let receipt = try await producer.send(KafkaOutgoingMessage(
+        let receipt = try await RetryingSend.send(KafkaOutgoingMessage(
             topic: topic, key: record.key, value: Array(try JSONEncoder.newsAlert.encode(letter)),
-            headers: [KafkaHeader(key: "newsalert-schema", string: "deadletter/1")]))
+            headers: [KafkaHeader(key: "newsalert-schema", string: "deadletter/1")]), with: producer, logger: logger)
         logger.warning("record dead-lettered", metadata: [
             "stage": "\(stage)", "reason": "\(reason)", "kafka.source": "\(record.topic)[\(record.partition)]@\(record.offset)",
             "kafka.deadletter.offset": "\(receipt.offset)",

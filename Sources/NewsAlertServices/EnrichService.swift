@@ -71,10 +71,11 @@ public final class EnrichService: Service, Sendable {
             logger.info("duplicate dropped", metadata: ["event.id": "\(event.id)", "dedup.kind": "\(kind.rawValue)", "dedup.of": "\(original)"])
             try await database.recordDuplicate(eventID: event.id, kind: kind, of: original)
         case .enriched(let enriched):
-            let receipt = try await producer.send(KafkaOutgoingMessage(
+            let message = KafkaOutgoingMessage(
                 topic: NewsTopics.enriched.name, key: Array(enriched.story.storyId.utf8),
                 value: Array(try JSONEncoder.newsAlert.encode(enriched)),
-                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")]))
+                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")])
+            let receipt = try await RetryingSend.send(message, with: producer, logger: logger)
             try await database.recordEnriched(enriched, storyIndex: pipeline.snapshot)
             logger.info("event enriched", metadata: [
                 "event.id": "\(event.id)", "story.id": "\(enriched.story.storyId)", "story.sequence": "\(enriched.story.sequence)",

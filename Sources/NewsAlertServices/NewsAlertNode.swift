@@ -22,6 +22,8 @@ public struct NewsAlertNode: Sendable {
         public var ingest = IngestConfiguration()
         /// The ingest path waits for each acknowledgement, so it batches little: keep the linger short.
         public var producerLingerMilliseconds = 1
+        /// How long `POST /v1/events` waits for Kafka before answering 503 (nothing published).
+        public var ingestDeliveryTimeoutMilliseconds = 15_000
         public var enrich = EnrichService.Configuration()
 
         public init() {}
@@ -48,11 +50,16 @@ public struct NewsAlertNode: Sendable {
         bootstrapServers = kafka.bootstrapServers
         database = try AppDatabase.open(directory: options.dataDirectory)
 
+        // The pipeline's producer keeps retrying for as long as librdkafka's default allows; the ingest
+        // producer gives up sooner, because a newsroom client is waiting for the answer.
+        let pipelineProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
+        services.append(pipelineProducer)
+        services.append(try EnrichService(kafka: kafka, producer: pipelineProducer, database: database, configuration: options.enrich, logger: logger))
         var producerConfiguration = KafkaProducerConfiguration(kafka: kafka)
         producerConfiguration.lingerMilliseconds = options.producerLingerMilliseconds
+        producerConfiguration.messageTimeoutMilliseconds = options.ingestDeliveryTimeoutMilliseconds
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
-        services.append(try EnrichService(kafka: kafka, producer: producer, database: database, configuration: options.enrich, logger: logger))
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
         let router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: options.ingest, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))

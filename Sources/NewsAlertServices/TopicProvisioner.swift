@@ -4,10 +4,15 @@ import NewsAlertCore
 
 /// Creates newsalert's topics with the layout of `schemas/asyncapi.yaml`.
 public enum TopicProvisioner {
-    /// On the embedded broker (which has no CreateTopics API) through its own interface.
+    /// On the embedded broker (which has no CreateTopics API) through its own interface; topics that
+    /// already exist are left as they are.
     public static func ensure(_ topics: [NewsTopic] = NewsTopics.all, on broker: EmbeddedKafkaBroker) throws {
         for topic in topics {
-            try broker.createTopic(topic.name, partitions: topic.partitions)
+            do {
+                try broker.createTopic(topic.name, partitions: topic.partitions)
+            } catch {
+                if error.code != "TOPIC_ALREADY_EXISTS" { throw error }
+            }
         }
     }
 

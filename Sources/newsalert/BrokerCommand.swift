@@ -28,7 +28,6 @@ struct BrokerCommand: AsyncParsableCommand {
         CommandLogging.bootstrap()
         let logger = CommandLogging.logger("broker")
         let broker = try EmbeddedKafkaBroker(brokers: brokers, logger: logger)
-        if !withoutNewsalertTopics { try TopicProvisioner.ensure(on: broker) }
         for topic in topics {
             let parts = topic.split(separator: ":")
             guard parts.count == 2, let partitions = Int(parts[1]), partitions > 0 else {
@@ -36,6 +35,8 @@ struct BrokerCommand: AsyncParsableCommand {
             }
             try broker.createTopic(String(parts[0]), partitions: partitions)
         }
+        // After --topic, so an explicit layout wins over newsalert's default one.
+        if !withoutNewsalertTopics { try TopicProvisioner.ensure(on: broker) }
         if let portFile {
             // Written whole (atomically), so a script polling for the file never reads half of it.
             try Data((broker.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)

@@ -19,7 +19,7 @@ public struct MatchBenchmarkReport: Sendable, CustomStringConvertible {
 
         /// Events matched per second of matching time.
         public var eventsPerSecond: Double {
-            let seconds = total.seconds
+            let seconds = MatchBenchmarkReport.seconds(total)
             return seconds > 0 ? Double(events) / seconds : 0
         }
 
@@ -43,8 +43,9 @@ public struct MatchBenchmarkReport: Sendable, CustomStringConvertible {
     public let disagreements: Int
 
     public var description: String {
+        let build = Self.seconds(buildTime)
         var lines = [
-            "rules: \(rules), index build: \(Self.format(buildTime.seconds)) s (\(Self.format(buildTime.seconds > 0 ? Double(rules) / buildTime.seconds : 0, digits: 0)) rules/s)",
+            "rules: \(rules), index build: \(Self.format(build)) s (\(Self.format(build > 0 ? Double(rules) / build : 0, digits: 0)) rules/s)",
             "index: \(index.events) events, \(Self.format(index.eventsPerSecond, digits: 1)) events/s, p50 \(Self.milliseconds(index.p50)), p99 \(Self.milliseconds(index.p99))",
             "per event: \(Self.format(meanMatches, digits: 1)) matches, \(Self.format(meanCandidates, digits: 1)) candidates checked of \(rules) rules",
         ]
@@ -55,19 +56,16 @@ public struct MatchBenchmarkReport: Sendable, CustomStringConvertible {
         return lines.joined(separator: "\n")
     }
 
+    /// `duration` in seconds, as a floating-point number.
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     private static func milliseconds(_ duration: Duration) -> String {
-        format(duration.seconds * 1_000) + " ms"
+        format(seconds(duration) * 1_000) + " ms"
     }
 
     private static func format(_ value: Double, digits: Int = 3) -> String {
         String(format: "%.\(digits)f", value)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

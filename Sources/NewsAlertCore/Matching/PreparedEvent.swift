@@ -29,7 +29,7 @@ struct PreparedEvent: Sendable {
         kindMask = CompiledRule.mask([event.kind])
         kind = event.kind
         urgency = event.urgency.rawValue
-        countries = Self.interned(event.countries, fold: { $0.uppercased() }, terms: terms)
+        countries = Self.interned(event.countries.map { $0.uppercased() }, fold: { $0 }, terms: terms)
         tags = Self.interned(event.tags, fold: KeywordText.fold, terms: terms)
         entities = Self.interned(event.entities, fold: KeywordText.fold, terms: terms)
         text = KeywordText(event.text)

@@ -68,8 +68,8 @@ public struct SubscriptionIndex: RuleMatching {
         return matches
     }
 
-    /// How many rules `event` is checked against (the work the index could not avoid), for benchmarks.
-    func candidateCount(for event: MatchableEvent) -> Int {
+    /// How many rules `event` is checked against: the work the index could not avoid, for benchmarks and diagnostics.
+    public func candidateCount(for event: MatchableEvent) -> Int {
         var count = 0
         forEachCandidate(of: table.prepare(event)) { _ in count += 1 }
         return count
@@ -87,7 +87,7 @@ public struct SubscriptionIndex: RuleMatching {
         visit(PostingKey(clause: .kinds, term: Int32(CompiledRule.bitIndex(event.kind))), seen: &seen, body)
         let text = event.text
         for (index, word) in text.words.enumerated() where text.positions[word]?.first == index {
-            guard let term = table.terms.id(of: word) else { continue }
+            guard let term = table.terms.id(of: word), index > 0 else { continue }
             visit(PostingKey(clause: .keywords, term: term), seen: &seen, body)
         }
     }
