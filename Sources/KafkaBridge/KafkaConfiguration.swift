@@ -65,6 +65,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeoutMilliseconds: Int = 10_000
     /// Most records fetched from librdkafka's queue in one hop.
     public var maxBatchSize: Int = 500
+    /// Longest time a broker may hold a fetch while waiting for data (`fetch.wait.max.ms`).
+    /// Short, because alerts are about latency; librdkafka's default is 500 ms.
+    public var fetchWaitMaxMilliseconds: Int = 20
 
     public init(kafka: KafkaConfiguration, groupID: String, topics: [String]) {
         self.kafka = kafka
@@ -81,6 +84,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         properties["auto.offset.reset"] = offsetReset.rawValue
         properties["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
         properties["heartbeat.interval.ms"] = String(max(100, sessionTimeoutMilliseconds / 10))
+        properties["fetch.wait.max.ms"] = String(fetchWaitMaxMilliseconds)
         properties.merge(kafka.properties) { _, explicit in explicit }
         return properties
     }

@@ -130,9 +130,20 @@ final class RDKafkaClient: @unchecked Sendable {
         }
     }
 
-    /// Fetches up to `maxCount` records, waiting at most `timeoutMilliseconds`; runs rebalance callbacks.
-    /// Records carrying an error are returned as `.failure`.
+    /// Fetches up to `maxCount` records, waiting at most `timeoutMilliseconds` for the first one;
+    /// runs rebalance callbacks. Records carrying an error are returned as `.failure`.
+    ///
+    /// librdkafka's batch call waits until the batch is *full* or the timeout passes, which would add up
+    /// to the whole timeout to every record's latency; so take what is there, wait for one, then drain.
     func consumeBatch(maxCount: Int, timeoutMilliseconds: Int32) -> [Result<KafkaRecord, KafkaError>] {
+        var results = consumeQueued(maxCount: maxCount, timeoutMilliseconds: 0)
+        guard results.isEmpty else { return results }
+        results = consumeQueued(maxCount: 1, timeoutMilliseconds: timeoutMilliseconds)
+        guard !results.isEmpty, maxCount > 1 else { return results }
+        return results + consumeQueued(maxCount: maxCount - 1, timeoutMilliseconds: 0)
+    }
+
+    private func consumeQueued(maxCount: Int, timeoutMilliseconds: Int32) -> [Result<KafkaRecord, KafkaError>] {
         guard let consumerQueue else { return [] }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxCount)
         let count = rd_kafka_consume_batch_queue(consumerQueue, timeoutMilliseconds, &messages, maxCount)
