@@ -198,7 +198,7 @@ public struct EventRoutes: Sendable {
         } catch {
             throw APIError.invalidFields(error)
         }
-        let publication: EventPublication
+        let publication: KafkaPosition
         do {
             publication = try await publisher.publish(event, idempotencyKey: idempotencyKey)
         } catch {
@@ -208,7 +208,7 @@ public struct EventRoutes: Sendable {
             throw unavailable
         }
         try await database.recordPublishedEvent(
-            event, at: KafkaPosition(topic: publication.topic, partition: publication.partition, offset: publication.offset),
+            event, at: publication,
             receivedAt: receivedAt, principal: principal)
         logger.info("event published", metadata: ["event.id": "\(event.id)", "event.kind": "\(event.kind.rawValue)", "kafka.offset": "\(publication.offset)"])
         return try JSONEncoder.newsAlert.encode(Accepted(id: event.id, topic: publication.topic, partition: publication.partition, offset: publication.offset))

@@ -17,7 +17,7 @@ public final class KafkaNewsEventPublisher: NewsEventPublisher {
         self.topic = topic
     }
 
-    public func publish(_ event: NewsEvent, idempotencyKey: String?) async throws -> EventPublication {
+    public func publish(_ event: NewsEvent, idempotencyKey: String?) async throws -> KafkaPosition {
         var headers = [
             KafkaHeader(key: "content-type", string: "application/json"),
             KafkaHeader(key: "newsalert-schema", string: "news-event/1"),
@@ -25,7 +25,7 @@ public final class KafkaNewsEventPublisher: NewsEventPublisher {
         if let idempotencyKey { headers.append(KafkaHeader(key: "idempotency-key", string: idempotencyKey)) }
         let value = try JSONEncoder.newsAlert.encode(event)
         let receipt = try await producer.send(KafkaOutgoingMessage(topic: topic, key: Array(event.id.utf8), value: Array(value), headers: headers))
-        return EventPublication(topic: receipt.topic, partition: Int(receipt.partition), offset: receipt.offset)
+        return KafkaPosition(topic: receipt.topic, partition: Int(receipt.partition), offset: receipt.offset)
     }
 
     public func isReachable() async -> Bool {

@@ -2,19 +2,6 @@ import Foundation
 import GRDB
 import NewsAlertCore
 
-/// Where an event was stored in Kafka.
-public struct KafkaPosition: Codable, Sendable, Hashable {
-    public var topic: String
-    public var partition: Int
-    public var offset: Int64
-
-    public init(topic: String, partition: Int, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-    }
-}
-
 /// An event the newsroom published, with what has happened to it since.
 public struct EventLogEntry: Sendable {
     public var event: NewsEvent
