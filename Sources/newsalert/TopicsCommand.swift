@@ -1,14 +1,34 @@
 import ArgumentParser
 import Foundation
 import KafkaBridge
+import NewsAlertCore
+import NewsAlertServices
 
 /// `newsalert topics ...`: topic administration and a line-oriented producer/consumer.
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "Create, list, write and read Kafka topics on any cluster.",
-        subcommands: [Create.self, List.self, Produce.self, Consume.self]
+        subcommands: [Ensure.self, Create.self, List.self, Produce.self, Consume.self]
     )
+
+    struct Ensure: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create every newsalert topic that is missing, with the partitions, retention and compaction of schemas/asyncapi.yaml.")
+
+        @OptionGroup var kafka: KafkaOptions
+        @Option(help: "Replication factor of created topics.") var replicationFactor: Int = 3
+
+        func run() async throws {
+            CommandLogging.bootstrap()
+            let admin = try KafkaAdmin(configuration: try kafka.requiredConfiguration(), logger: CommandLogging.logger("topics"))
+            let created = try await TopicProvisioner.ensure(with: admin, replicationFactor: replicationFactor)
+            for topic in NewsTopics.all {
+                let configs = topic.configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                printLine("\(created.contains(topic.name) ? "created" : "exists ")\t\(topic.name)\tpartitions=\(topic.partitions)\t\(configs)")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")
