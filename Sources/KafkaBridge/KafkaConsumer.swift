@@ -155,6 +155,9 @@ public struct KafkaRecordSequence: AsyncSequence, Sendable {
         var buffer: [KafkaRecord] = []
         var index = 0
 
+        /// Whether records of the last fetched batch are still waiting, i.e. `next()` will not fetch.
+        public var hasBufferedRecords: Bool { index < buffer.count }
+
         public mutating func next() async throws -> KafkaRecord? {
             while true {
                 while index < buffer.count {

@@ -9,14 +9,15 @@ import ServiceLifecycle
 /// `news.enriched` (key: story id), and only then marks the input done.
 ///
 /// A record that cannot be decoded goes to `news.deadletter` with its reason, and the stage carries on.
-/// The story index is saved after every accepted event, so a restart (even after kill -9) continues the
-/// same stories; a record redelivered after a crash gets the same decision, because threading is
-/// deterministic and the state is saved only after the output was acknowledged.
+/// The story index is saved at each checkpoint, after the outputs it covers were acknowledged and before
+/// their inputs are marked done, so a restart (even after kill -9) continues the same stories.
 public final class EnrichService: Service, Sendable {
     public struct Configuration: Sendable {
         public var groupID = "newsalert-enrich"
         public var threader = StoryThreaderConfiguration()
         public var isoCodesPath = Gazetteer.defaultISOCodesPath
+        /// Most records handled between two checkpoints (story index saved, then offsets marked done).
+        public var checkpointEvery = 200
         public init() {}
     }
 
@@ -48,14 +49,36 @@ public final class EnrichService: Service, Sendable {
         // On graceful shutdown the consumer closes (committing what is done) and the record sequence ends;
         // a record that was read but not finished is read again by whoever owns its partition next.
         try await withGracefulShutdownHandler {
-            for try await record in consumer.records {
+            var records = consumer.records.makeAsyncIterator()
+            var handled: [KafkaRecord] = []
+            while let record = try await records.next() {
                 try await handle(record, pipeline: &pipeline)
-                try? consumer.markDone(record)
+                handled.append(record)
+                // Checkpoint at the end of each fetched batch (or every `checkpointEvery` records).
+                if !records.hasBufferedRecords || handled.count >= configuration.checkpointEvery {
+                    try await checkpoint(pipeline, handled)
+                    handled.removeAll(keepingCapacity: true)
+                }
             }
+            try await checkpoint(pipeline, handled)
         } onGracefulShutdown: { [consumer] in
             Task { await consumer.close() }
         }
         await consumer.close()
+    }
+
+    /// Saves the story index, then marks the records it covers done.
+    ///
+    /// Until then a crash makes them come back, and they get the same decisions again: threading is
+    /// deterministic given the saved index and each record's own timestamp, so no story starts twice.
+    private func checkpoint(_ pipeline: EnrichmentPipeline, _ handled: [KafkaRecord]) async throws {
+        guard !handled.isEmpty else { return }
+        try await database.saveStoryIndex(pipeline.snapshot)
+        do {
+            try consumer.markDone(handled)
+        } catch {
+            logger.info("partition moved before its records were marked done; its new owner reads them again", metadata: ["kafka.error": "\(error)"])
+        }
     }
 
     private func handle(_ record: KafkaRecord, pipeline: inout EnrichmentPipeline) async throws {
@@ -66,7 +89,8 @@ public final class EnrichService: Service, Sendable {
             try await deadLetters.park(record, reason: error.reason)
             return
         }
-        switch pipeline.process(event, idempotencyKey: record.header("idempotency-key"), now: Date()) {
+        // The record's own timestamp, not the wall clock: a redelivered record must get the same decision.
+        switch pipeline.process(event, idempotencyKey: record.header("idempotency-key"), now: record.timestamp ?? event.publishedAt) {
         case .duplicate(let kind, let original):
             logger.info("duplicate dropped", metadata: ["event.id": "\(event.id)", "dedup.kind": "\(kind.rawValue)", "dedup.of": "\(original)"])
             try await database.recordDuplicate(eventID: event.id, kind: kind, of: original)
@@ -76,7 +100,7 @@ public final class EnrichService: Service, Sendable {
                 value: Array(try JSONEncoder.newsAlert.encode(enriched)),
                 headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")])
             let receipt = try await RetryingSend.send(message, with: producer, logger: logger)
-            try await database.recordEnriched(enriched, storyIndex: pipeline.snapshot)
+            try await database.recordEnriched(enriched)
             logger.info("event enriched", metadata: [
                 "event.id": "\(event.id)", "story.id": "\(enriched.story.storyId)", "story.sequence": "\(enriched.story.sequence)",
                 "story.relation": "\(enriched.story.relation.rawValue)", "kafka.offset": "\(receipt.offset)",

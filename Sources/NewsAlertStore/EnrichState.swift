@@ -9,15 +9,21 @@ extension AppDatabase {
         return try data.map { try JSONDecoder.newsAlert.decode(StoryIndexSnapshot.self, from: $0) }
     }
 
-    /// Saves the story index and what became of the event, in one transaction.
-    public func recordEnriched(_ enriched: EnrichedEvent, storyIndex: StoryIndexSnapshot) async throws {
+    /// Saves the enrich stage's story index, replacing the previous one.
+    public func saveStoryIndex(_ storyIndex: StoryIndexSnapshot) async throws {
         let snapshot = try JSONEncoder.newsAlert.encode(storyIndex)
-        let enrichment = try JSONEncoder.newsAlert.encode(enriched.enrichment)
-        let outcome = "\(enriched.story.relation.rawValue) #\(enriched.story.sequence) of \(enriched.story.storyId)"
         try await writer.write { db in
             try db.execute(
                 sql: "INSERT INTO story_index (id, snapshot, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",
                 arguments: [snapshot, Date()])
+        }
+    }
+
+    /// Records what became of an event the newsroom published: its enrichment and story.
+    public func recordEnriched(_ enriched: EnrichedEvent) async throws {
+        let enrichment = try JSONEncoder.newsAlert.encode(enriched.enrichment)
+        let outcome = "\(enriched.story.relation.rawValue) #\(enriched.story.sequence) of \(enriched.story.storyId)"
+        try await writer.write { db in
             try db.execute(
                 sql: "UPDATE news_event SET story_id = ?, enrichment = ?, dedup_outcome = ? WHERE id = ?",
                 arguments: [enriched.story.storyId, enrichment, outcome, enriched.event.id])
