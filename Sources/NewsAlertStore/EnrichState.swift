@@ -30,8 +30,10 @@ extension AppDatabase {
         }
     }
 
-    /// Notes that an event was dropped as a duplicate of another.
+    /// Notes that an event was dropped as a duplicate of another. A redelivery of the same event
+    /// (its own duplicate) leaves the record of what first happened to it alone.
     public func recordDuplicate(eventID: String, kind: DuplicateKind, of original: String) async throws {
+        guard eventID != original else { return }
         try await writer.write { db in
             try db.execute(sql: "UPDATE news_event SET dedup_outcome = ? WHERE id = ?", arguments: ["duplicate (\(kind.rawValue)) of \(original)", eventID])
         }

@@ -6,7 +6,12 @@
 * ``openapi.yaml`` passes openapi-spec-validator, and its inline copies of the schema files are
   identical to the files.
 * ``asyncapi.yaml`` is AsyncAPI 3.0.0 with every topic, its Kafka layout and existing schema files.
-* The enums agree with the publication's page and with the Swift event model.
+* The enums agree with the publication's page and with the Swift event model; the properties of
+  ``news-enriched.schema.json`` are the coding keys of the Swift enriched-event model.
+
+A schema file may reference another by its ``$id`` (``news-enriched.schema.json`` references
+``news-event.schema.json``): the validators resolve such references from the files in schemas/,
+never over the network.
 """
 
 from __future__ import annotations
@@ -19,19 +24,31 @@ import uuid
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
 
 from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, load_schema
 
 SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
-CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "deadletter.schema.json", "error.schema.json"]
+CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
+                     "deadletter.schema.json", "error.schema.json"]
 # The fields a client may not send: the server owns them.
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
 SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
 
 
+def schema_registry() -> Registry:
+    """Every schemas/*.schema.json, registered under its ``$id``: how one file's ``$ref`` to another
+    resolves (offline). Retrieving anything else fails the reference instead of fetching it."""
+    resources = [Resource.from_contents(load_schema(name)) for name in SCHEMA_FILES]
+    return Registry().with_resources((resource.id(), resource) for resource in resources if resource.id())
+
+
 def validator(name: str) -> Draft202012Validator:
-    """A validator for schemas/NAME that also checks formats (date-time, uri)."""
-    return Draft202012Validator(load_schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    """A validator for schemas/NAME that also checks formats (date-time, uri) and resolves
+    references to the other schema files by their ``$id``."""
+    return Draft202012Validator(load_schema(name), registry=schema_registry(),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def errors(name: str, instance) -> list[str]:
@@ -111,6 +128,31 @@ def test_every_property_has_a_description(name):
     undocumented = [pointer for pointer, _, subschema in walk_properties(load_schema(name))
                     if not (isinstance(subschema, dict) and subschema.get("description", "").strip())]
     assert not undocumented, f"{name}: properties without a description: {undocumented}"
+
+
+def all_schema_refs(node):
+    """Every ``$ref`` value in a schema, at any depth."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from all_schema_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from all_schema_refs(value)
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_schema_references_resolve_to_schema_files(name):
+    """Local references point into the file; others name another schema file by its $id (relative
+    to this file's $id), so they resolve offline with the files in schemas/."""
+    schema = load_schema(name)
+    resolver = schema_registry().resolver(base_uri=schema["$id"])
+    for ref in all_schema_refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable as error:
+            pytest.fail(f"{name}: $ref {ref!r} does not resolve to a schema file: {error!r}")
 
 
 def test_format_assertions_are_active():
@@ -311,6 +353,208 @@ def test_invalid_dead_letters(case, record):
     assert errors("deadletter.schema.json", record), f"{case} was accepted"
 
 
+# --- news-enriched.schema.json -----------------------------------------------------------------
+
+KAWNIN_FIRST = minimal_event("Al Mayadeen's correspondent in South Lebanon: Israeli drone targets a car in the town of Kawnin",
+                             id="evt_01jyh0kawnin0000000000001")
+KAWNIN_SECOND = minimal_event("Al Mayadeen's correspondent in South Lebanon: One martyred in the Israeli drone strike on a car "
+                              "in the town of Kawnin", id="evt_01jyh0kawnin0000000000002")
+SOUTH_LEBANON = "Al Mayadeen's correspondent in South Lebanon"
+
+
+def kawnin_enrichment(event: dict, urgency: int) -> dict:
+    """The enrichment of a Kawnin ticker line, as the enrich stage writes it."""
+    return {
+        "event_id": event["id"],
+        "section": "Politics",
+        "regions": ["MENA"],
+        "countries": ["LB", "IL"],
+        "places": [
+            {"name": "South Lebanon", "kind": "area", "country": "LB", "within": [], "mentioned_as": "South Lebanon",
+             "in_attribution": True},
+            {"name": "Kawnin", "kind": "town", "country": "LB", "within": ["South Lebanon"], "mentioned_as": "Kawnin",
+             "in_attribution": False},
+        ],
+        "entities": [
+            {"name": "Al Mayadeen", "kind": "organisation", "canonical": "Al Mayadeen", "in_attribution": True},
+            {"name": "Kawnin", "kind": "place", "canonical": "Kawnin", "country": "LB", "in_attribution": False},
+        ],
+        "urgency": urgency,
+        "language": "en",
+        "source": SOUTH_LEBANON,
+        "headline": event["headline"].split(": ", 1)[1],
+        "text": event["headline"].split(": ", 1)[1],
+        "reasons": [
+            {"field": "source", "value": SOUTH_LEBANON, "because": "attribution prefix before ':' stripped from the headline"},
+            {"field": "places", "value": "South Lebanon",
+             "because": "area in LB (Lebanon) via 'South Lebanon' [supplement: area of Lebanon south of the Litani], in the attribution"},
+            {"field": "places", "value": "Kawnin",
+             "because": "town in LB (Lebanon), within South Lebanon via 'Kawnin' [supplement: town in the Bint Jbeil district, South Lebanon]"},
+            {"field": "countries", "value": "LB",
+             "because": "Lebanon via area 'South Lebanon' [supplement: area of Lebanon south of the Litani], in the attribution"},
+            {"field": "countries", "value": "IL", "because": "Israel via demonym 'Israeli' (Israel) [supplement: demonym of IL]"},
+            {"field": "regions", "value": "MENA",
+             "because": "country LB (Lebanon) via 'South Lebanon' [supplement: area of Lebanon south of the Litani], in the attribution"},
+            {"field": "entities", "value": "Al Mayadeen", "because": "organisation: known organisation 'Al Mayadeen'"},
+            {"field": "section", "value": "Politics", "because": "1 Politics cue words: 'drone'"},
+            {"field": "urgency", "value": str(urgency), "because": "strikes and explosions cue 'targets' → 3"},
+            {"field": "language", "value": "en", "because": "4 of 10 words are en stopwords: 'a', 'in', 'the', 'of'"},
+        ],
+    }
+
+
+# The first Kawnin line, which starts its story.
+ENRICHED_NEW = {
+    "event": KAWNIN_FIRST,
+    "enrichment": kawnin_enrichment(KAWNIN_FIRST, 3),
+    "story": {"story_id": "story-" + KAWNIN_FIRST["id"], "sequence": 1, "relation": "new", "similarity": 1,
+              "adds_information": True, "new_information": [], "because": "no recent story close enough"},
+    "enriched_at": "2025-06-24T18:38:00.120Z",
+}
+# The second Kawnin line: an update of the same story.
+ENRICHED_UPDATE = {
+    "event": KAWNIN_SECOND,
+    "enrichment": kawnin_enrichment(KAWNIN_SECOND, 2),
+    "story": {"story_id": "story-" + KAWNIN_FIRST["id"], "sequence": 2, "update_of": KAWNIN_FIRST["id"],
+              "relation": "update", "similarity": 0.9854080167680326, "adds_information": True,
+              "new_information": ["number 1", "fact martyred"],
+              "because": f"similarity 0.99 to {KAWNIN_FIRST['id']} (text 0.69, shared place Kawnin) ≥ 0.47"},
+    "enriched_at": "2025-06-24T18:41:12.004+03:00",
+}
+KILL_EVENT = {**KAWNIN_FIRST, "id": "evt_01jyh0kawnin0000000000003", "status": "canceled",
+              "supersedes": KAWNIN_FIRST["id"], "reason": "unverified"}
+ENRICHED_KILL = {
+    "event": KILL_EVENT,
+    "enrichment": kawnin_enrichment(KILL_EVENT, 3),
+    "story": {"story_id": "story-" + KAWNIN_FIRST["id"], "sequence": 3, "update_of": KAWNIN_SECOND["id"],
+              "relation": "kill", "supersedes": KAWNIN_FIRST["id"], "similarity": 1, "adds_information": False,
+              "new_information": [], "because": f"kill of {KAWNIN_FIRST['id']}, which joined story-{KAWNIN_FIRST['id']}"},
+    "enriched_at": "2025-06-24T18:50:00Z",
+}
+
+
+def enriched_article() -> dict:
+    """The seed page's article, enriched: reading time set, no attribution, optional fields null."""
+    return {
+        "event": FULL_ARTICLE,
+        "enrichment": {
+            "event_id": FULL_ARTICLE["id"], "section": "Politics", "regions": ["Asia", "Asia-Pacific", "US & Canada"],
+            "countries": ["KR", "US"],
+            "places": [{"name": "South Korea", "kind": "country", "country": "KR", "within": [], "mentioned_as": "S. Korea",
+                        "in_attribution": False},
+                       {"name": "Indo-Pacific", "kind": "area", "country": None, "within": [], "mentioned_as": "Indo-Pacific",
+                        "in_attribution": False}],
+            "entities": [{"name": "Wall Street Journal", "kind": "other", "canonical": None, "country": None, "in_attribution": False}],
+            "urgency": 4, "reading_time_seconds": 14, "language": "en", "source": None, "speaker": None,
+            "headline": FULL_ARTICLE["headline"], "text": FULL_ARTICLE["headline"] + "\n\n" + FULL_ARTICLE["summary"],
+            "reasons": [{"field": "regions", "value": "Asia", "because": "set by the newsroom"},
+                        {"field": "reading_time_seconds", "value": "14", "because": "52 words at 230 words a minute"}],
+        },
+        "story": {"story_id": "story-" + FULL_ARTICLE["id"], "sequence": 1, "update_of": None, "relation": "new",
+                  "supersedes": None, "similarity": 1, "adds_information": True, "new_information": [],
+                  "because": "no recent story close enough"},
+        "enriched_at": "2025-05-23T18:38:01+03:00",
+    }
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param(ENRICHED_NEW, id="new-story"),
+    pytest.param(ENRICHED_UPDATE, id="update"),
+    pytest.param(ENRICHED_KILL, id="kill"),
+    pytest.param(enriched_article(), id="article-with-nulls"),
+    pytest.param(mutate(ENRICHED_NEW, story={**ENRICHED_NEW["story"], "relation": "kill", "supersedes": "evt_gone"}),
+                 id="kill-of-an-unknown-event-starts-a-story"),
+    pytest.param(mutate(ENRICHED_UPDATE, story={**ENRICHED_UPDATE["story"], "similarity": 0, "adds_information": False,
+                                                "new_information": []}), id="same-speaker-adds-nothing"),
+    pytest.param(mutate(ENRICHED_NEW, enrichment={**ENRICHED_NEW["enrichment"], "language": "und", "regions": [],
+                                                   "countries": [], "places": [], "entities": [], "reasons": []}),
+                 id="nothing-found"),
+])
+def test_valid_enriched_events(message):
+    assert errors("news-enriched.schema.json", message) == []
+
+
+def story_changed(base: dict, **changes) -> dict:
+    return {**base, "story": mutate(base["story"], **changes)}
+
+
+def enrichment_changed(base: dict, **changes) -> dict:
+    return {**base, "enrichment": mutate(base["enrichment"], **changes)}
+
+
+INVALID_ENRICHED = {
+    "missing event": mutate(ENRICHED_NEW, event=...),
+    "missing enrichment": mutate(ENRICHED_NEW, enrichment=...),
+    "missing story": mutate(ENRICHED_NEW, story=...),
+    "missing enriched_at": mutate(ENRICHED_NEW, enriched_at=...),
+    "enriched_at not a date": mutate(ENRICHED_NEW, enriched_at="just now"),
+    "unknown property": mutate(ENRICHED_NEW, alerts=[]),
+    # The event is checked against news-event.schema.json.
+    "event without headline": mutate(ENRICHED_NEW, event=mutate(KAWNIN_FIRST, headline=...)),
+    "event with unknown kind": mutate(ENRICHED_NEW, event=mutate(KAWNIN_FIRST, kind="tweet")),
+    "event with unknown property": mutate(ENRICHED_NEW, event=mutate(KAWNIN_FIRST, story_id="story-x")),
+    # Enrichment.
+    "missing event_id": enrichment_changed(ENRICHED_NEW, event_id=...),
+    "missing reasons": enrichment_changed(ENRICHED_NEW, reasons=...),
+    "missing urgency": enrichment_changed(ENRICHED_NEW, urgency=...),
+    "urgency 0": enrichment_changed(ENRICHED_NEW, urgency=0),
+    "urgency 10": enrichment_changed(ENRICHED_NEW, urgency=10),
+    "unknown section": enrichment_changed(ENRICHED_NEW, section="Videos"),
+    "unknown region": enrichment_changed(ENRICHED_NEW, regions=["Middle East"]),
+    "repeated region": enrichment_changed(ENRICHED_NEW, regions=["MENA", "MENA"]),
+    "country in lower case": enrichment_changed(ENRICHED_NEW, countries=["lb"]),
+    "country by name": enrichment_changed(ENRICHED_NEW, countries=["Lebanon"]),
+    "repeated country": enrichment_changed(ENRICHED_NEW, countries=["LB", "LB"]),
+    "negative reading time": enrichment_changed(ENRICHED_NEW, reading_time_seconds=-1),
+    "language not BCP 47": enrichment_changed(ENRICHED_NEW, language="English"),
+    "empty source": enrichment_changed(ENRICHED_NEW, source=""),
+    "unknown enrichment property": enrichment_changed(ENRICHED_NEW, sentiment="negative"),
+    "place of kind person": enrichment_changed(ENRICHED_NEW, places=[{**ENRICHED_NEW["enrichment"]["places"][0], "kind": "person"}]),
+    "place without within": enrichment_changed(ENRICHED_NEW, places=[mutate(ENRICHED_NEW["enrichment"]["places"][0], within=...)]),
+    "place with country name": enrichment_changed(ENRICHED_NEW, places=[{**ENRICHED_NEW["enrichment"]["places"][0], "country": "Lebanon"}]),
+    "unknown entity kind": enrichment_changed(ENRICHED_NEW, entities=[{"name": "Hezbollah", "kind": "company", "in_attribution": False}]),
+    "entity without in_attribution": enrichment_changed(ENRICHED_NEW, entities=[{"name": "Hezbollah", "kind": "organisation"}]),
+    "reason without because": enrichment_changed(ENRICHED_NEW, reasons=[{"field": "regions", "value": "MENA"}]),
+    "reason for an unknown field": enrichment_changed(ENRICHED_NEW, reasons=[{"field": "mood", "value": "grim", "because": "x"}]),
+    # Story.
+    "missing story_id": story_changed(ENRICHED_NEW, story_id=...),
+    "story_id without prefix": story_changed(ENRICHED_NEW, story_id=KAWNIN_FIRST["id"]),
+    "missing sequence": story_changed(ENRICHED_NEW, sequence=...),
+    "sequence 0": story_changed(ENRICHED_NEW, sequence=0),
+    "sequence as text": story_changed(ENRICHED_NEW, sequence="1"),
+    "unknown relation": story_changed(ENRICHED_NEW, relation="duplicate"),
+    "new story at sequence 2": story_changed(ENRICHED_UPDATE, relation="new"),
+    "update at sequence 1": story_changed(ENRICHED_NEW, relation="update"),
+    "sequence 2 without update_of": story_changed(ENRICHED_UPDATE, update_of=...),
+    "sequence 2 with null update_of": story_changed(ENRICHED_UPDATE, update_of=None),
+    "sequence 1 with update_of": story_changed(ENRICHED_NEW, update_of=KAWNIN_SECOND["id"]),
+    "similarity above 1": story_changed(ENRICHED_UPDATE, similarity=1.2),
+    "negative similarity": story_changed(ENRICHED_UPDATE, similarity=-0.1),
+    "similarity as text": story_changed(ENRICHED_UPDATE, similarity="0.98"),
+    "adds_information as text": story_changed(ENRICHED_UPDATE, adds_information="yes"),
+    "adds nothing but lists something": story_changed(ENRICHED_UPDATE, adds_information=False),
+    "missing new_information": story_changed(ENRICHED_NEW, new_information=...),
+    "empty because": story_changed(ENRICHED_NEW, because=""),
+    "unknown story property": story_changed(ENRICHED_NEW, score=0.5),
+}
+
+
+@pytest.mark.parametrize("case", INVALID_ENRICHED)
+def test_invalid_enriched_events(case):
+    assert errors("news-enriched.schema.json", INVALID_ENRICHED[case]), f"{case} was accepted"
+
+
+def test_enriched_event_embeds_the_news_event_schema():
+    """`event` is news-event.schema.json itself (by $id), not a copy that could drift."""
+    enriched, event = load_schema("news-enriched.schema.json"), load_schema("news-event.schema.json")
+    resolved = schema_registry().resolver(base_uri=enriched["$id"]).lookup(enriched["properties"]["event"]["$ref"])
+    assert resolved.contents == event
+    enrichment = enriched["$defs"]["Enrichment"]["properties"]
+    assert enums(enrichment["section"]) == enums(event["properties"]["section"])
+    assert enums(enrichment["regions"]) == enums(event["properties"]["regions"])
+    assert enums(enriched["$defs"]["StoryAssignment"]["properties"]["relation"]) == ["new", "update", "correction", "kill"]
+
+
 # --- error.schema.json -------------------------------------------------------------------------
 
 
@@ -391,6 +635,87 @@ def test_properties_match_the_swift_event_coding_keys():
         pytest.skip(f"{event_path} not found")
     keys = swift_enum_values(event_path.read_text(encoding="utf-8"), "CodingKeys")
     assert set(keys) == set(load_schema("news-event.schema.json")["properties"])
+
+
+SWIFT_CORE_DIR = REPO_ROOT / "Sources" / "NewsAlertCore"
+# news-enriched.schema.json's objects and the Swift types the enrich stage encodes them from.
+ENRICHED_SWIFT_TYPES = [
+    ("#", "Pipeline/EnrichedEvent.swift", "EnrichedEvent"),
+    ("#/$defs/Enrichment", "Enrichment/Enrichment.swift", "Enrichment"),
+    ("#/$defs/PlaceMention", "Enrichment/PlaceMention.swift", "PlaceMention"),
+    ("#/$defs/EntityMention", "Enrichment/EntityMention.swift", "EntityMention"),
+    ("#/$defs/EnrichmentReason", "Enrichment/EnrichmentReason.swift", "EnrichmentReason"),
+    ("#/$defs/StoryAssignment", "Dedup/StoryAssignment.swift", "StoryAssignment"),
+]
+
+
+def swift_declaration_body(source: str, keyword: str, name: str) -> str:
+    """The text between the braces of `struct NAME` / `enum NAME` (nested braces matched)."""
+    match = re.search(rf"\b{keyword} {name}\b[^{{]*\{{", source)
+    assert match, f"{keyword} {name} not found"
+    depth, start = 1, match.end()
+    for index in range(start, len(source)):
+        depth += {"{": 1, "}": -1}.get(source[index], 0)
+        if depth == 0:
+            return source[start:index]
+    raise AssertionError(f"unbalanced braces after {keyword} {name}")
+
+
+def swift_cases(body: str) -> dict[str, str]:
+    """Case name -> raw value of the `case` lines of an enum body (`case a, b`, `case a = "A"`)."""
+    values = {}
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("case "):
+            for item in line[len("case "):].split(","):
+                name, _, raw = item.partition("=")
+                values[name.strip()] = raw.strip().strip('"') if raw else name.strip()
+    return values
+
+
+def swift_encoded_fields(source: str, type_name: str) -> dict[str, bool]:
+    """JSON key -> whether the Swift property is optional, for a Codable struct's stored `public var`s."""
+    body = swift_declaration_body(source, "struct", type_name)
+    keys = swift_cases(swift_declaration_body(body, "enum", "CodingKeys")) if "enum CodingKeys" in body else {}
+    # Only the struct's own stored properties: drop nested types' bodies and computed properties.
+    own = re.sub(r"\n    (?:public )?(?:enum|struct) \w+[^{]*\{.*?\n    \}", "", body, flags=re.DOTALL)
+    fields = {}
+    for name, swift_type in re.findall(r"^    public var (\w+): ([^={\n]+?)\s*$", own, re.MULTILINE):
+        fields[keys.get(name, name)] = swift_type.endswith("?")
+    return fields
+
+
+@pytest.mark.parametrize("pointer, file, type_name", ENRICHED_SWIFT_TYPES)
+def test_enriched_schema_matches_the_swift_coding_keys(pointer, file, type_name):
+    path = SWIFT_CORE_DIR / file
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
+    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
+    schema = resolve_pointer(load_schema("news-enriched.schema.json"), pointer) if pointer != "#" else load_schema("news-enriched.schema.json")
+    assert set(schema["properties"]) == set(fields), f"{type_name}: properties differ from the Swift coding keys"
+    # Non-optional Swift properties are always encoded: required. Optional ones are left out when nil.
+    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}, type_name
+    assert schema["additionalProperties"] is False, f"{type_name}: the Swift encoder writes no other keys"
+
+
+def test_enriched_enums_match_the_swift_model():
+    relation_path = SWIFT_CORE_DIR / "Dedup" / "StoryRelation.swift"
+    entity_path = SWIFT_CORE_DIR / "Enrichment" / "EntityMention.swift"
+    gazetteer_path = SWIFT_CORE_DIR / "Enrichment" / "GazetteerEntry.swift"
+    if not all(path.is_file() for path in (relation_path, entity_path, gazetteer_path)):
+        pytest.skip("the Swift enrichment model was not found")
+    definitions = load_schema("news-enriched.schema.json")["$defs"]
+    relations = swift_cases(swift_declaration_body(relation_path.read_text(encoding="utf-8"), "enum", "StoryRelation"))
+    assert list(relations.values()) == enums(definitions["StoryAssignment"]["properties"]["relation"])
+    entity_kinds = swift_cases(swift_declaration_body(entity_path.read_text(encoding="utf-8"), "enum", "Kind"))
+    assert list(entity_kinds.values()) == enums(definitions["EntityMention"]["properties"]["kind"])
+    # Places are the gazetteer entries that name a location.
+    gazetteer = gazetteer_path.read_text(encoding="utf-8")
+    entry_kinds = swift_cases(swift_declaration_body(gazetteer, "enum", "Kind"))
+    locations = re.search(r"var isLocation: Bool \{ \[([^\]]*)\]", gazetteer).group(1)
+    location_kinds = [entry_kinds[name.strip().lstrip(".")] for name in locations.split(",")]
+    assert sorted(location_kinds) == sorted(enums(definitions["PlaceMention"]["properties"]["kind"]))
 
 
 # --- openapi.yaml ------------------------------------------------------------------------------
@@ -533,7 +858,7 @@ def test_asyncapi_references_resolve_and_schema_files_exist():
             path = (SCHEMAS_DIR / ref.split("#")[0]).resolve()
             assert path.is_file(), f"asyncapi.yaml references {ref}, which does not exist"
             files.add(path.name)
-    assert {"news-event.schema.json", "deadletter.schema.json"} <= files
+    assert {"news-event.schema.json", "news-enriched.schema.json", "deadletter.schema.json"} <= files
 
 
 def test_asyncapi_placeholders_name_their_future_schema_file():
