@@ -31,7 +31,8 @@ from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, load_schema
 
 SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
 CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
-                     "deadletter.schema.json", "error.schema.json"]
+                     "deadletter.schema.json", "error.schema.json", "subscription-rule.schema.json",
+                     "subscription-change.schema.json", "alert.schema.json"]
 # The fields a client may not send: the server owns them.
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
 SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
@@ -582,6 +583,244 @@ def test_invalid_errors(case, body):
     assert errors("error.schema.json", body), f"{case} was accepted"
 
 
+# --- subscription-rule.schema.json -------------------------------------------------------------
+
+DIGEST_RULE = {
+    "regions": ["MENA", "Palestine"],
+    "keywords": 'ceasefire OR "drone strike" -rumour',
+    "quiet_hours": {"start": "22:00", "end": "07:00", "allow_flash": True},
+    "delivery": {"mode": "digest", "every": "daily", "at": "08:00"},
+    "channels": ["webhook-main", "email-desk"],
+}
+
+
+@pytest.mark.parametrize("rule", [
+    pytest.param({"regions": ["MENA"], "max_urgency": 3}, id="mena-urgent"),
+    pytest.param(DIGEST_RULE, id="daily-digest-with-quiet-hours"),
+    pytest.param({"all": True}, id="all"),
+    pytest.param({"all": True, "delivery": {"mode": "digest", "every": "hourly"}, "channels": ["ticker"]}, id="all-hourly"),
+    pytest.param({"countries": ["LB", "PS"], "entities": ["Benjamin Netanyahu"], "tags": ["Hezbollah"]}, id="countries-entities"),
+    pytest.param({"sections": ["Politics", "Arts&Culture"], "kinds": ["breaking"]}, id="sections-kinds"),
+    pytest.param({"regions": ["mena", " US & Canada "], "kinds": ["Breaking"], "countries": ["lb"]}, id="case-insensitive-names"),
+    pytest.param({"keywords": "drone", "delivery": {"mode": "immediate"}, "quiet_hours": {"start": "23:30", "end": "06:00"}},
+                 id="immediate-with-quiet-hours"),
+    pytest.param({"keywords": "drone", "delivery": {"mode": "digest", "every": "daily"}}, id="daily-default-time"),
+    pytest.param({"all": False, "max_urgency": 9, "sections": None, "quiet_hours": None, "delivery": None, "channels": None},
+                 id="nulls-absent"),
+    pytest.param({"all": True, "regions": None}, id="all-with-null-clause"),
+])
+def test_valid_subscription_rules(rule):
+    assert errors("subscription-rule.schema.json", rule) == []
+
+
+INVALID_RULES = {
+    "no clause": {},
+    "only delivery": {"delivery": {"mode": "immediate"}},
+    "all false alone": {"all": False},
+    "only null clauses": {"regions": None, "keywords": None},
+    "all combined with regions": {"all": True, "regions": ["MENA"]},
+    "all combined with max_urgency": {"all": True, "max_urgency": 1},
+    "all as text": {"all": "true"},
+    "unknown region": {"regions": ["Mars"]},
+    "region not a list": {"regions": "MENA"},
+    "empty regions": {"regions": []},
+    "unknown section": {"sections": ["Videos"]},
+    "unknown kind": {"kinds": ["tweet"]},
+    "country by name": {"countries": ["Lebanon"]},
+    "country of three letters": {"countries": ["LBN"]},
+    "65 tags": {"tags": [f"tag {index}" for index in range(65)]},
+    "blank tag": {"tags": ["   "]},
+    "entity of 129 characters": {"entities": ["x" * 129]},
+    "empty keywords": {"keywords": ""},
+    "keywords over 500": {"keywords": "x" * 501},
+    "max_urgency 0": {"max_urgency": 0},
+    "max_urgency 10": {"max_urgency": 10},
+    "max_urgency as text": {"max_urgency": "3"},
+    "quiet hours without end": {"regions": ["MENA"], "quiet_hours": {"start": "22:00"}},
+    "quiet hours 7:00": {"regions": ["MENA"], "quiet_hours": {"start": "22:00", "end": "7:00"}},
+    "quiet hours 24:00": {"regions": ["MENA"], "quiet_hours": {"start": "24:00", "end": "07:00"}},
+    "quiet hours 22:60": {"regions": ["MENA"], "quiet_hours": {"start": "22:60", "end": "07:00"}},
+    "quiet hours with seconds": {"regions": ["MENA"], "quiet_hours": {"start": "22:00:00", "end": "07:00"}},
+    "unknown quiet hours field": {"regions": ["MENA"], "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "UTC"}},
+    "unknown delivery mode": {"regions": ["MENA"], "delivery": {"mode": "weekly"}},
+    "digest without every": {"regions": ["MENA"], "delivery": {"mode": "digest"}},
+    "digest every week": {"regions": ["MENA"], "delivery": {"mode": "digest", "every": "weekly"}},
+    "hourly digest with at": {"regions": ["MENA"], "delivery": {"mode": "digest", "every": "hourly", "at": "08:00"}},
+    "immediate with every": {"regions": ["MENA"], "delivery": {"mode": "immediate", "every": "daily"}},
+    "daily digest at 8am": {"regions": ["MENA"], "delivery": {"mode": "digest", "every": "daily", "at": "8am"}},
+    "17 channels": {"regions": ["MENA"], "channels": [f"channel-{index}" for index in range(17)]},
+    "unknown field": {"regions": ["MENA"], "region": ["Europe"]},
+    "camelCase field": {"maxUrgency": 3},
+    "not an object": ["MENA"],
+}
+
+
+@pytest.mark.parametrize("case", INVALID_RULES)
+def test_invalid_subscription_rules(case):
+    assert errors("subscription-rule.schema.json", INVALID_RULES[case]), f"{case} was accepted"
+
+
+def test_rule_names_are_the_publication_vocabulary_in_any_case():
+    """sections, regions and kinds accept the news-event vocabulary, compared case-insensitively."""
+    rule, event = load_schema("subscription-rule.schema.json"), load_schema("news-event.schema.json")
+    for definition, prop in (("SectionName", "section"), ("RegionName", "regions"), ("KindName", "kind")):
+        pattern = re.compile(rule["$defs"][definition]["pattern"])
+        names = enums(event["properties"][prop])
+        assert rule["$defs"][definition]["examples"] == names, definition
+        for name in names:
+            for spelling in (name, name.lower(), name.upper(), f" {name} "):
+                assert pattern.search(spelling), f"{definition} rejects {spelling!r}"
+        assert not pattern.search(names[0] + "x") and not pattern.search("x" + names[0]), definition
+
+
+# --- subscription-change.schema.json -----------------------------------------------------------
+
+SUBSCRIPTION_CHANGE = {
+    "subscription_id": "sub_01jyh0000000000000000001",
+    "subscriber_id": "subscriber_beirut_desk",
+    "version": 3,
+    "status": "active",
+    "rule": {"regions": ["MENA"], "max_urgency": 3},
+    "subscriber_time_zone": "Asia/Beirut",
+    "changed_at": "2025-06-24T18:30:00Z",
+}
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(SUBSCRIPTION_CHANGE, id="active"),
+    pytest.param({**SUBSCRIPTION_CHANGE, "version": 1, "rule": DIGEST_RULE, "subscriber_time_zone": "Europe/Berlin"}, id="digest"),
+    pytest.param({**SUBSCRIPTION_CHANGE, "status": "disabled", "rule": {"all": True}, "subscriber_time_zone": "UTC",
+                  "changed_at": "2025-06-24T21:30:00.250+03:00"}, id="disabled-all"),
+    pytest.param({**SUBSCRIPTION_CHANGE, "subscriber_time_zone": "America/Argentina/Buenos_Aires"}, id="deep-zone"),
+])
+def test_valid_subscription_changes(record):
+    assert errors("subscription-change.schema.json", record) == []
+
+
+@pytest.mark.parametrize("case, record", [
+    ("tombstone value", None),
+    ("missing subscription_id", mutate(SUBSCRIPTION_CHANGE, subscription_id=...)),
+    ("missing subscriber_id", mutate(SUBSCRIPTION_CHANGE, subscriber_id=...)),
+    ("missing version", mutate(SUBSCRIPTION_CHANGE, version=...)),
+    ("missing rule", mutate(SUBSCRIPTION_CHANGE, rule=...)),
+    ("missing time zone", mutate(SUBSCRIPTION_CHANGE, subscriber_time_zone=...)),
+    ("missing changed_at", mutate(SUBSCRIPTION_CHANGE, changed_at=...)),
+    ("version 0", mutate(SUBSCRIPTION_CHANGE, version=0)),
+    ("version as text", mutate(SUBSCRIPTION_CHANGE, version="3")),
+    ("unknown status", mutate(SUBSCRIPTION_CHANGE, status="deleted")),
+    ("time zone offset", mutate(SUBSCRIPTION_CHANGE, subscriber_time_zone="+03:00")),
+    ("time zone with spaces", mutate(SUBSCRIPTION_CHANGE, subscriber_time_zone="Asia / Beirut")),
+    ("changed_at not a date", mutate(SUBSCRIPTION_CHANGE, changed_at="yesterday")),
+    # The rule is checked against subscription-rule.schema.json.
+    ("empty rule", mutate(SUBSCRIPTION_CHANGE, rule={})),
+    ("rule with unknown region", mutate(SUBSCRIPTION_CHANGE, rule={"regions": ["Mars"]})),
+    ("rule combining all", mutate(SUBSCRIPTION_CHANGE, rule={"all": True, "regions": ["MENA"]})),
+    ("unknown property", mutate(SUBSCRIPTION_CHANGE, deleted=False)),
+])
+def test_invalid_subscription_changes(case, record):
+    assert errors("subscription-change.schema.json", record), f"{case} was accepted"
+
+
+def test_subscription_change_embeds_the_rule_schema():
+    change, rule = load_schema("subscription-change.schema.json"), load_schema("subscription-rule.schema.json")
+    resolved = schema_registry().resolver(base_uri=change["$id"]).lookup(change["properties"]["rule"]["$ref"])
+    assert resolved.contents == rule
+    assert set(change["required"]) == set(change["properties"])
+
+
+# --- alert.schema.json -------------------------------------------------------------------------
+
+# The second Kawnin line, alerted as an update to a subscriber who got the first one.
+ALERT_UPDATE = {
+    "alert_id": "alert_subscriber_beirut_desk_webhook_" + KAWNIN_SECOND["id"],
+    "channel": "webhook",
+    "subscriber_id": "subscriber_beirut_desk",
+    "type": "update",
+    "story": {"story_id": ENRICHED_UPDATE["story"]["story_id"], "sequence": 2, "update_of": KAWNIN_FIRST["id"]},
+    "event": {
+        "id": KAWNIN_SECOND["id"], "kind": "breaking", "headline": KAWNIN_SECOND["headline"],
+        "section": "Politics", "regions": ["MENA"], "countries": ["LB", "IL"], "urgency": 2,
+        "published_at": KAWNIN_SECOND["published_at"], "status": "usable",
+    },
+    "matched": [{"subscription_id": "sub_01jyh0000000000000000001", "clause": "regions", "value": "MENA"},
+                {"subscription_id": "sub_01jyh0000000000000000001", "clause": "max_urgency", "value": "2 ≤ 3"}],
+    "deliver_after": None,
+    "digest": False,
+    "created_at": "2025-06-24T18:41:12.150Z",
+}
+
+
+def event_changed(base: dict, **changes) -> dict:
+    return {**base, "event": mutate(base["event"], **changes)}
+
+
+@pytest.mark.parametrize("alert", [
+    pytest.param(ALERT_UPDATE, id="kawnin-update"),
+    pytest.param(mutate(ALERT_UPDATE, deliver_after=...), id="deliver-after-absent"),
+    pytest.param({**ALERT_UPDATE, "channel": "email", "type": "alert", "digest": True, "deliver_after": "2025-06-25T08:00:00+03:00",
+                  "story": {"story_id": ENRICHED_NEW["story"]["story_id"], "sequence": 1, "update_of": None},
+                  "event": {**ALERT_UPDATE["event"], "id": KAWNIN_FIRST["id"], "headline": KAWNIN_FIRST["headline"], "urgency": 3,
+                            "summary": None, "url": None, "supersedes": None},
+                  "matched": [{"subscription_id": "sub_digest", "clause": "keywords", "value": "drone strike"}]},
+                 id="email-digest-first-line"),
+    pytest.param({**ALERT_UPDATE, "channel": "ticker", "type": "retraction",
+                  "story": {"story_id": ENRICHED_KILL["story"]["story_id"], "sequence": 3, "update_of": KAWNIN_SECOND["id"]},
+                  "event": {**ALERT_UPDATE["event"], "id": KILL_EVENT["id"], "status": "canceled", "supersedes": KAWNIN_FIRST["id"]},
+                  "matched": [{"subscription_id": "sub_all", "clause": "all", "value": "every event"}]}, id="ticker-retraction"),
+    pytest.param({**ALERT_UPDATE, "type": "correction", "deliver_after": "2025-06-25T07:00:00+03:00",
+                  "event": {**ALERT_UPDATE["event"], "summary": "One person was killed.",
+                            "url": "https://english.almayadeen.net/news/politics/kawnin", "supersedes": KAWNIN_FIRST["id"]}},
+                 id="correction-held-by-quiet-hours"),
+])
+def test_valid_alerts(alert):
+    assert errors("alert.schema.json", alert) == []
+
+
+INVALID_ALERTS = {
+    "missing matched": mutate(ALERT_UPDATE, matched=...),
+    "empty matched": mutate(ALERT_UPDATE, matched=[]),
+    "channel sms": mutate(ALERT_UPDATE, channel="sms"),
+    "missing alert_id": mutate(ALERT_UPDATE, alert_id=...),
+    "missing subscriber_id": mutate(ALERT_UPDATE, subscriber_id=...),
+    "missing digest": mutate(ALERT_UPDATE, digest=...),
+    "missing created_at": mutate(ALERT_UPDATE, created_at=...),
+    "unknown type": mutate(ALERT_UPDATE, type="kill"),
+    "story without prefix": {**ALERT_UPDATE, "story": {**ALERT_UPDATE["story"], "story_id": KAWNIN_FIRST["id"]}},
+    "sequence 0": {**ALERT_UPDATE, "story": {**ALERT_UPDATE["story"], "sequence": 0}},
+    "story with relation": {**ALERT_UPDATE, "story": {**ALERT_UPDATE["story"], "relation": "update"}},
+    "event without headline": event_changed(ALERT_UPDATE, headline=...),
+    "event without section": event_changed(ALERT_UPDATE, section=...),
+    "event without countries": event_changed(ALERT_UPDATE, countries=...),
+    "event urgency 0": event_changed(ALERT_UPDATE, urgency=0),
+    "event with unknown region": event_changed(ALERT_UPDATE, regions=["Middle East"]),
+    "event country in lower case": event_changed(ALERT_UPDATE, countries=["lb"]),
+    "event with body": event_changed(ALERT_UPDATE, body="The full text."),
+    "unknown clause": {**ALERT_UPDATE, "matched": [{"subscription_id": "sub_x", "clause": "region", "value": "MENA"}]},
+    "match without subscription": {**ALERT_UPDATE, "matched": [{"clause": "regions", "value": "MENA"}]},
+    "deliver_after not a date": mutate(ALERT_UPDATE, deliver_after="after the quiet hours"),
+    "digest without deliver_after": mutate(ALERT_UPDATE, digest=True),
+    "digest as text": mutate(ALERT_UPDATE, digest="no"),
+    "unknown property": mutate(ALERT_UPDATE, priority="high"),
+}
+
+
+@pytest.mark.parametrize("case", INVALID_ALERTS)
+def test_invalid_alerts(case):
+    assert errors("alert.schema.json", INVALID_ALERTS[case]), f"{case} was accepted"
+
+
+def test_alert_vocabulary_matches_the_other_schemas():
+    alert = load_schema("alert.schema.json")["properties"]
+    event, enrichment = load_schema("news-event.schema.json"), load_schema("news-enriched.schema.json")["$defs"]["Enrichment"]
+    assert enums(alert["event"]["properties"]["kind"]) == enums(event["properties"]["kind"])
+    assert enums(alert["event"]["properties"]["status"]) == enums(event["properties"]["status"])
+    assert enums(alert["event"]["properties"]["section"]) == enums(enrichment["properties"]["section"])
+    assert enums(alert["event"]["properties"]["regions"]) == enums(enrichment["properties"]["regions"])
+    rule = load_schema("subscription-rule.schema.json")["properties"]
+    clauses = enums(alert["matched"]["items"]["properties"]["clause"])
+    assert set(clauses) <= set(rule) and set(rule) - set(clauses) == {"quiet_hours", "delivery", "channels"}
+
+
 # --- the publication's vocabulary and the Swift model ------------------------------------------
 
 
@@ -716,6 +955,41 @@ def test_enriched_enums_match_the_swift_model():
     locations = re.search(r"var isLocation: Bool \{ \[([^\]]*)\]", gazetteer).group(1)
     location_kinds = [entry_kinds[name.strip().lstrip(".")] for name in locations.split(",")]
     assert sorted(location_kinds) == sorted(enums(definitions["PlaceMention"]["properties"]["kind"]))
+
+
+def swift_coding_keys(body: str) -> list[str]:
+    """The JSON keys of the `enum CodingKeys` declared directly in a type body (the least indented one;
+    nested types declare their own, further in)."""
+    declarations = re.findall(r"\n( +)(?:public )?enum CodingKeys\b[^{]*\{(.*?)\n\1\}", body, re.DOTALL)
+    assert declarations, "enum CodingKeys not found (did the layout change?)"
+    _, cases = min(declarations, key=lambda declaration: len(declaration[0]))
+    return list(swift_cases(cases).values())
+
+
+def test_subscription_rule_schema_matches_the_swift_coding_keys():
+    path = SWIFT_CORE_DIR / "Matching" / "SubscriptionRule.swift"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    rule_body = swift_declaration_body(path.read_text(encoding="utf-8"), "struct", "SubscriptionRule")
+    schema = load_schema("subscription-rule.schema.json")
+    for pointer, body in [
+        ("#", rule_body),
+        ("#/$defs/QuietHours", swift_declaration_body(rule_body, "struct", "QuietHoursSpec")),
+        ("#/$defs/Delivery", swift_declaration_body(rule_body, "struct", "DeliverySpec")),
+    ]:
+        node = schema if pointer == "#" else resolve_pointer(schema, pointer)
+        # The decoder rejects unknown keys, so the schema allows exactly the coding keys.
+        assert set(node["properties"]) == set(swift_coding_keys(body)), f"{pointer}: properties differ from the Swift coding keys"
+        assert node["additionalProperties"] is False, pointer
+
+
+def test_rule_clauses_match_the_swift_model():
+    path = SWIFT_CORE_DIR / "Matching" / "RuleClause.swift"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    clauses = list(swift_cases(swift_declaration_body(path.read_text(encoding="utf-8"), "enum", "RuleClause")).values())
+    assert clauses == enums(load_schema("alert.schema.json")["properties"]["matched"]["items"]["properties"]["clause"])
+
 
 
 # --- openapi.yaml ------------------------------------------------------------------------------
@@ -858,7 +1132,8 @@ def test_asyncapi_references_resolve_and_schema_files_exist():
             path = (SCHEMAS_DIR / ref.split("#")[0]).resolve()
             assert path.is_file(), f"asyncapi.yaml references {ref}, which does not exist"
             files.add(path.name)
-    assert {"news-event.schema.json", "news-enriched.schema.json", "deadletter.schema.json"} <= files
+    assert {"news-event.schema.json", "news-enriched.schema.json", "deadletter.schema.json",
+            "subscription-change.schema.json", "alert.schema.json"} <= files
 
 
 def test_asyncapi_placeholders_name_their_future_schema_file():
