@@ -56,7 +56,7 @@ public indirect enum KeywordQuery: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .word(let word):
-            KeywordQueryParser.isOperator(word) ? "\"\(word)\"" : word
+            word == "or" || word == "and" || word == "not" ? "\"\(word)\"" : word
         case .phrase(let words):
             "\"\(words.joined(separator: " "))\""
         case .not(let inner):
@@ -76,31 +76,37 @@ public indirect enum KeywordQuery: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The positive words and phrases that matched in `text` (for explanations), or nil when the query fails.
-    func matchedTerms(in text: KeywordText) -> [String]? {
+    /// True when `text` satisfies the query; allocates nothing.
+    func matches(_ text: KeywordText) -> Bool {
         switch self {
-        case .word(let word):
-            return text.contains(word: word) ? [description] : nil
-        case .phrase(let words):
-            return text.contains(phrase: words) ? [description] : nil
-        case .not(let inner):
-            return inner.matchedTerms(in: text) == nil ? [] : nil
-        case .all(let parts):
-            var terms: [String] = []
-            for part in parts {
-                guard let matched = part.matchedTerms(in: text) else { return nil }
-                Self.append(matched, to: &terms)
-            }
-            return terms
-        case .any(let parts):
-            var terms: [String]?
-            for part in parts {
-                guard let matched = part.matchedTerms(in: text) else { continue }
-                var found = terms ?? []
-                Self.append(matched, to: &found)
-                terms = found
-            }
-            return terms
+        case .word(let word): text.contains(word: word)
+        case .phrase(let words): text.contains(phrase: words)
+        case .not(let inner): !inner.matches(text)
+        case .all(let parts): parts.allSatisfy { $0.matches(text) }
+        case .any(let parts): parts.contains { $0.matches(text) }
+        }
+    }
+
+    /// The positive words and phrases that matched in `text` (for explanations), or nil when the query fails.
+    ///
+    /// Checks with `matches` first, so a failing candidate costs no allocation.
+    func matchedTerms(in text: KeywordText) -> [String]? {
+        guard matches(text) else { return nil }
+        var terms: [String] = []
+        collectMatchedTerms(in: text, into: &terms)
+        return terms
+    }
+
+    /// Appends the labels of the positive words and phrases under this (matching) node that occur in `text`.
+    private func collectMatchedTerms(in text: KeywordText, into terms: inout [String]) {
+        switch self {
+        case .word, .phrase:
+            let label = description
+            if !terms.contains(label) { terms.append(label) }
+        case .not:
+            break
+        case .all(let parts), .any(let parts):
+            for part in parts where part.matches(text) { part.collectMatchedTerms(in: text, into: &terms) }
         }
     }
 

@@ -20,7 +20,6 @@ struct KeywordQueryParser {
     }
 
     static let maxDepth = 8
-    private static let operators: Set<String> = ["or", "and", "not"]
     private static let openingQuotes: Set<Character> = ["\"", "“"]
     private static let closingQuotes: Set<Character> = ["\"", "”"]
 
@@ -36,10 +35,6 @@ struct KeywordQueryParser {
         }
         length = characters.count
         lexemes = try Self.lex(characters)
-    }
-
-    static func isOperator(_ word: String) -> Bool {
-        operators.contains(word.lowercased())
     }
 
     mutating func parseQuery() throws(ParseError) -> KeywordQuery {

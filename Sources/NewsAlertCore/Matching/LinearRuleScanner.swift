@@ -21,6 +21,7 @@ public struct LinearRuleScanner: RuleMatching {
 
     public func match(_ event: MatchableEvent) -> [RuleMatch] {
         let prepared = table.prepare(event)
-        return table.rules.indices.compactMap { table.match(slot: Int32($0), prepared) }
+        var cache = ReasonCache()
+        return table.rules.indices.compactMap { table.match(slot: Int32($0), prepared, cache: &cache) }
     }
 }

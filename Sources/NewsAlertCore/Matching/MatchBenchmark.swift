@@ -28,31 +28,27 @@ public struct MatchBenchmark: Sendable {
             for rule in generatedRules { index.insert(id: rule.id, subscriberID: rule.subscriberID, rule: rule.criteria) }
         }
         var scanner = LinearRuleScanner()
-        for rule in generatedRules.prefix(linearEvents > 0 ? rules : 0) {
-            scanner.insert(id: rule.id, subscriberID: rule.subscriberID, rule: rule.criteria)
+        if linearEvents > 0 {
+            for rule in generatedRules { scanner.insert(id: rule.id, subscriberID: rule.subscriberID, rule: rule.criteria) }
         }
 
         var indexLatencies: [Duration] = []
-        var indexResults: [[RuleMatch]] = []
+        var linearLatencies: [Duration] = []
         var matchTotal = 0
+        var disagreements = 0
         for (number, event) in generatedEvents.enumerated() {
             let start = clock.now
             let matches = index.match(event)
             indexLatencies.append(clock.now - start)
             matchTotal += matches.count
-            if number < linearEvents { indexResults.append(matches) }
+            guard number < linearEvents else { continue }
+            let linearStart = clock.now
+            let scanned = scanner.match(event)
+            linearLatencies.append(clock.now - linearStart)
+            if Set(matches) != Set(scanned) { disagreements += 1 }
         }
         let sampled = generatedEvents.prefix(1_000)
         let candidateTotal = sampled.reduce(0) { $0 + index.candidateCount(for: $1) }
-
-        var linearLatencies: [Duration] = []
-        var disagreements = 0
-        for (event, indexed) in zip(generatedEvents.prefix(linearEvents), indexResults) {
-            let start = clock.now
-            let matches = scanner.match(event)
-            linearLatencies.append(clock.now - start)
-            if Set(matches) != Set(indexed) { disagreements += 1 }
-        }
 
         return MatchBenchmarkReport(
             rules: rules, buildTime: buildTime, index: MatchBenchmarkReport.Timing(indexLatencies),

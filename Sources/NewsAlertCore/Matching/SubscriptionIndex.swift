@@ -10,6 +10,7 @@
 /// (`all: true`, or only `max_urgency`) are filed by their urgency bound and reached by events at least that urgent.
 ///
 /// Insert is O(1) amortised; remove is O(length of the rule's posting lists); match is O(event values + candidates).
+/// A value type: `match` only reads, so one index can serve concurrent readers while updates go to a copy.
 public struct SubscriptionIndex: RuleMatching {
     /// A posting list's key: a clause and a value id (interned term, or bit position for names and urgency).
     private struct PostingKey: Hashable {
@@ -35,7 +36,7 @@ public struct SubscriptionIndex: RuleMatching {
     public mutating func insert(id: String, subscriberID: String, rule: MatchCriteria) {
         remove(id: id)
         let slot = table.insert(id: id, subscriberID: subscriberID, criteria: rule)
-        let keys = Self.filingKeys(for: table.rules[Int(slot)])
+        let keys = Self.filingKeys(for: table.rules[Int(slot)], terms: table.terms(at: slot))
         for key in keys {
             if keys.count == 1 {
                 exclusivePostings[key, default: []].append(slot)
@@ -47,8 +48,8 @@ public struct SubscriptionIndex: RuleMatching {
 
     @discardableResult
     public mutating func remove(id: String) -> Bool {
-        guard let (slot, rule) = table.remove(id: id) else { return false }
-        let keys = Self.filingKeys(for: rule)
+        guard let (slot, rule, terms) = table.remove(id: id) else { return false }
+        let keys = Self.filingKeys(for: rule, terms: terms)
         for key in keys {
             if keys.count == 1 {
                 Self.unfile(slot, from: key, in: &exclusivePostings)
@@ -62,8 +63,9 @@ public struct SubscriptionIndex: RuleMatching {
     public func match(_ event: MatchableEvent) -> [RuleMatch] {
         let prepared = table.prepare(event)
         var matches: [RuleMatch] = []
+        var cache = ReasonCache()
         forEachCandidate(of: prepared) { slot in
-            if let match = table.match(slot: slot, prepared) { matches.append(match) }
+            if let match = table.match(slot: slot, prepared, cache: &cache) { matches.append(match) }
         }
         return matches
     }
@@ -87,7 +89,7 @@ public struct SubscriptionIndex: RuleMatching {
         visit(PostingKey(clause: .kinds, term: Int32(CompiledRule.bitIndex(event.kind))), seen: &seen, body)
         let text = event.text
         for (index, word) in text.words.enumerated() where text.positions[word]?.first == index {
-            guard let term = table.terms.id(of: word), index > 0 else { continue }
+            guard let term = table.dictionary.id(of: word) else { continue }
             visit(PostingKey(clause: .keywords, term: term), seen: &seen, body)
         }
     }
@@ -101,28 +103,28 @@ public struct SubscriptionIndex: RuleMatching {
         }
     }
 
-    /// The keys `rule` is filed under: every value of its most selective clause.
-    private static func filingKeys(for rule: CompiledRule) -> [PostingKey] {
+    /// The keys `rule` (with its term list `terms`) is filed under: every value of its most selective clause.
+    private static func filingKeys(for rule: CompiledRule, terms: [Int32]) -> [PostingKey] {
         if rule.matchesEverything { return [PostingKey(clause: .maxUrgency, term: Int32(Urgency.routine.rawValue))] }
         var best: (clause: RuleClause, terms: [Int32], cost: Double)?
         for (clause, share) in estimatedShare {
-            let terms = filingTerms(of: rule, clause)
-            let cost = Double(terms.count) * share
-            if !terms.isEmpty, cost < best?.cost ?? .infinity { best = (clause, terms, cost) }
+            let values = filingTerms(of: rule, terms, clause)
+            let cost = Double(values.count) * share
+            if !values.isEmpty, cost < best?.cost ?? .infinity { best = (clause, values, cost) }
         }
         guard let best else { return [PostingKey(clause: .maxUrgency, term: Int32(rule.maxUrgency))] }
         return best.terms.map { PostingKey(clause: best.clause, term: $0) }
     }
 
-    private static func filingTerms(of rule: CompiledRule, _ clause: RuleClause) -> [Int32] {
+    private static func filingTerms(of rule: CompiledRule, _ terms: [Int32], _ clause: RuleClause) -> [Int32] {
         switch clause {
         case .sections: CompiledRule.bits(of: rule.sectionMask)
         case .regions: CompiledRule.bits(of: rule.regionMask)
         case .kinds: CompiledRule.bits(of: rule.kindMask)
-        case .countries: rule.countries
-        case .tags: rule.tags
-        case .entities: rule.entities
-        case .keywords: rule.keywordCover
+        case .countries: Array(terms[rule.countryRange])
+        case .tags: Array(terms[rule.tagRange])
+        case .entities: Array(terms[rule.entityRange])
+        case .keywords: Array(terms[rule.coverRange])
         case .all, .maxUrgency: []
         }
     }
