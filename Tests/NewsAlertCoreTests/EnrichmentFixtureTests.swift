@@ -4,7 +4,9 @@ import Testing
 
 /// Shared fixtures: the gazetteer, an enricher, and the newsroom's BREAKING ticker from the seed page.
 enum TestFixtures {
-    static let seedPath = "/work/shared/seeds/newsroom-front-page.txt"
+    /// The publication's front page, kept in `Tests/Fixtures`.
+    static let seedPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/newsroom-front-page.txt").path
 
     /// The seed page's BREAKING lines as printed (newest first), used when the seed file is absent.
     static let inlinedBreakingLines = [

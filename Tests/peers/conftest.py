@@ -256,7 +256,7 @@ def wait_until_fixture() -> Callable[..., object]:
 # test_schemathesis.py and test_newsroom_console.py:
 #
 # * ``SCHEMAS_DIR`` / ``load_schema(name)``: the contract files (JSON or YAML).
-# * ``seed_page``: the publication's front page (shared/seeds/newsroom-front-page.txt) parsed into
+# * ``seed_page``: the publication's front page (Tests/Fixtures/newsroom-front-page.txt) parsed into
 #   its BREAKING ticker lines, news sections, regions and article kinds.
 # * ``newsalert_server``: one ``newsalert serve`` for the whole session (embedded broker), with an
 #   editor and an admin API key. Tests using it are skipped while ``serve`` is not built yet.
@@ -294,9 +294,9 @@ class SeedPage:
 
 
 def _seed_page_path() -> Path:
-    """shared/seeds beside the work tree (where CI puts it), or $NEWSALERT_SEEDS_DIR."""
+    """$NEWSALERT_SEEDS_DIR, else the copy of the publication's page kept in Tests/Fixtures."""
     candidates = [Path(os.environ["NEWSALERT_SEEDS_DIR"]) / SEED_PAGE_NAME] if os.environ.get("NEWSALERT_SEEDS_DIR") else []
-    candidates += [REPO_ROOT.parent / "shared" / "seeds" / SEED_PAGE_NAME, REPO_ROOT / "shared" / "seeds" / SEED_PAGE_NAME]
+    candidates += [REPO_ROOT / "Tests" / "Fixtures" / SEED_PAGE_NAME]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
