@@ -446,3 +446,23 @@ def newsalert_server(newsalert_bin: Path, tmp_path_factory) -> Iterator[Newsaler
             admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
     finally:
         process.stop()
+
+
+# The seed page's article as a client sends it to POST /v1/events, every optional field filled in.
+SEED_ARTICLE = {
+    "kind": "article",
+    "headline": "US and S. Korea dismiss report of troop reduction, reaffirm alliance",
+    "summary": "The backdrop to the speculation includes ongoing discussions over the cost of maintaining US troops in Asia.",
+    "body": "South Korea's defense ministry on Friday firmly denied reports that the United States is planning "
+            "to scale back its military presence in the country.\n\n\"There have been no discussions whatsoever\" "
+            "with Washington regarding any troop withdrawal, the ministry stated.",
+    "section": "Politics",
+    "regions": ["Asia", "Asia-Pacific", "US & Canada"],
+    "tags": ["United States", "DPRK", "South Korea"],
+    "byline": "By Al Mayadeen English",
+    "source": "Agencies",
+    "url": "https://english.almayadeen.example/news/politics/us-and-s-korea-dismiss-report",
+    "urgency": 4,
+    "published_at": "2025-05-23T18:38:00+03:00",
+    "language": "en",
+}

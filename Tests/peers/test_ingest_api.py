@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
 from conftest import (
-    BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status, run_command,
+    SEED_ARTICLE, BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status, run_command,
     wait_for_serve,
 )
 
@@ -34,23 +34,7 @@ CLOCK_SLACK = timedelta(minutes=5)
 UNKNOWN_ID = "evt_0000000000zzzzzzzzzzzzzzzz"
 
 # The seed page's article, as a client would send it (every optional field filled in).
-FULL_ARTICLE = {
-    "kind": "article",
-    "headline": "US and S. Korea dismiss report of troop reduction, reaffirm alliance",
-    "summary": "The backdrop to the speculation includes ongoing discussions over the cost of maintaining US troops in Asia.",
-    "body": "South Korea's defense ministry on Friday firmly denied reports that the United States is planning "
-            "to scale back its military presence in the country.\n\n\"There have been no discussions whatsoever\" "
-            "with Washington regarding any troop withdrawal, the ministry stated.",
-    "section": "Politics",
-    "regions": ["Asia", "Asia-Pacific", "US & Canada"],
-    "tags": ["United States", "DPRK", "South Korea"],
-    "byline": "By Al Mayadeen English",
-    "source": "Agencies",
-    "url": "https://english.almayadeen.example/news/politics/us-and-s-korea-dismiss-report",
-    "urgency": 4,
-    "published_at": "2025-05-23T18:38:00+03:00",
-    "language": "en",
-}
+FULL_ARTICLE = dict(SEED_ARTICLE)
 
 
 # --- contract validators -----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
-from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, load_schema
+from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, SEED_ARTICLE, load_schema
 
 SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
 CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
@@ -84,23 +84,9 @@ def minimal_event(headline: str, **fields) -> dict:
 # The seed page's article, as a fully filled-in event.
 FULL_ARTICLE = {
     "id": "evt_01jyh0000000000000000000",
-    "kind": "article",
-    "headline": "US and S. Korea dismiss report of troop reduction, reaffirm alliance",
-    "summary": "The backdrop to the speculation includes ongoing discussions over the cost of maintaining US troops in Asia.",
-    "body": "South Korea's defense ministry on Friday firmly denied reports that the United States is planning "
-            "to scale back its military presence in the country.\n\n\"There have been no discussions whatsoever\" "
-            "with Washington regarding any troop withdrawal, the ministry stated.",
-    "section": "Politics",
-    "regions": ["Asia", "Asia-Pacific", "US & Canada"],
-    "tags": ["United States", "DPRK", "South Korea"],
-    "byline": "By Al Mayadeen English",
-    "source": "Agencies",
-    "url": "https://english.almayadeen.example/news/politics/us-and-s-korea-dismiss-report",
-    "urgency": 4,
-    "published_at": "2025-05-23T18:38:00+03:00",
+    **SEED_ARTICLE,
     "status": "usable",
     "supersedes": None,
-    "language": "en",
     "reason": None,
 }
 
