@@ -26,7 +26,7 @@ struct ConsumerGroupTests {
         for index in 0..<300 {
             receipts.append(try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k\(index)", value: "v\(index)")))
         }
-        try await TestSupport.waitUntil("the first 300 records") { await collector.count >= 300 }
+        try await TestSupport.waitUntil("the first 300 records") { await Set(collector.positions).count >= 300 }
         #expect(Set(await collector.records.map(\.member)) == ["first", "second"])
 
         // The second member leaves (commits what it marked done); the first takes all partitions over.
@@ -36,13 +36,14 @@ struct ConsumerGroupTests {
         for index in 300..<600 {
             receipts.append(try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k\(index)", value: "v\(index)")))
         }
-        try await TestSupport.waitUntil("all 600 records") { await collector.count >= 600 }
+        // Unique records: at-least-once allows a record to come twice around the rebalance (read by the
+        // leaving member, not yet marked done when its partition moved), never to be skipped.
+        try await TestSupport.waitUntil("all 600 records") { await Set(collector.positions).count >= 600 }
         await first.close()
         _ = try? await firstTask.value
 
         let positions = await collector.positions
         #expect(Set(positions) == Set(receipts.map(\.position)), "every produced record was consumed")
-        #expect(positions.count == Set(positions).count, "no record was consumed twice")
         withExtendedLifetime(broker) {}
     }
 }
