@@ -63,6 +63,21 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // The last mile: signed webhooks behind an SSRF guard, and SMTP email.
+        .target(
+            name: "NewsAlertDelivery",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            exclude: ["Email"],
+            swiftSettings: strictSwift6
+        ),
         // The HTTP edge: Hummingbird routes, authentication, pages.
         .target(
             name: "NewsAlertHTTP",
@@ -84,8 +99,10 @@ let package = Package(
                 "NewsAlertCore",
                 "NewsAlertStore",
                 "NewsAlertHTTP",
+                "NewsAlertDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
@@ -119,6 +136,7 @@ let package = Package(
                 "NewsAlertHTTP",
                 "NewsAlertStore",
                 "NewsAlertCore",
+                "NewsAlertDelivery",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift6

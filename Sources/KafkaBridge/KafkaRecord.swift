@@ -38,8 +38,13 @@ public struct KafkaRecord: Sendable, Hashable {
     public var headers: [KafkaHeader]
     /// The record's timestamp (create or log-append time), when the broker supplied one.
     public var timestamp: Date?
+    /// A null value (not an empty one): on a compacted topic, the deletion of its key.
+    public var isTombstone: Bool
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [], timestamp: Date? = nil) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [], timestamp: Date? = nil,
+        isTombstone: Bool = false
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -47,6 +52,7 @@ public struct KafkaRecord: Sendable, Hashable {
         self.value = value
         self.headers = headers
         self.timestamp = timestamp
+        self.isTombstone = isTombstone
     }
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
@@ -65,6 +71,8 @@ public struct KafkaOutgoingMessage: Sendable {
     public var headers: [KafkaHeader]
     /// An explicit partition, or `nil` to let the partitioner choose (by key hash when there is a key).
     public var partition: Int32?
+    /// Send a null value instead of `value`: a tombstone, deleting the key on a compacted topic.
+    public var isTombstone = false
 
     public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil) {
         self.topic = topic
@@ -76,6 +84,13 @@ public struct KafkaOutgoingMessage: Sendable {
 
     public init(topic: String, key: String?, value: String, headers: [KafkaHeader] = []) {
         self.init(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers)
+    }
+
+    /// A tombstone for `key`: deletes the key on a compacted topic.
+    public static func tombstone(topic: String, key: [UInt8], headers: [KafkaHeader] = []) -> KafkaOutgoingMessage {
+        var message = KafkaOutgoingMessage(topic: topic, key: key, value: [], headers: headers)
+        message.isTombstone = true
+        return message
     }
 }
 

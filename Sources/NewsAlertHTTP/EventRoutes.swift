@@ -48,8 +48,10 @@ public struct EventRoutes: Sendable {
         var storyID: String?
         var dedup: String?
         var alertsDelivered: Int
+        var deliveries: [DeliveryRecord]?
 
-        init(_ entry: EventLogEntry) {
+        init(_ entry: EventLogEntry, deliveries: [DeliveryRecord]? = nil) {
+            self.deliveries = deliveries
             event = entry.event
             kafka = entry.kafka
             receivedAt = entry.receivedAt
@@ -66,6 +68,7 @@ public struct EventRoutes: Sendable {
             case receivedAt = "received_at"
             case storyID = "story_id"
             case alertsDelivered = "alerts_delivered"
+            case deliveries
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -79,6 +82,7 @@ public struct EventRoutes: Sendable {
             try container.encode(storyID, forKey: .storyID)
             try container.encode(dedup, forKey: .dedup)
             try container.encode(alertsDelivered, forKey: .alertsDelivered)
+            try container.encodeIfPresent(deliveries, forKey: .deliveries)
         }
     }
 
@@ -108,15 +112,13 @@ public struct EventRoutes: Sendable {
         router.get("/v1/events/{id}") { _, context in
             _ = try context.require(.editor, .admin)
             guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
-            return try Response.json(status: .ok, EventView(entry))
+            let deliveries = try await database.deliveries(eventID: entry.event.id, limit: 1000)
+            return try Response.json(status: .ok, EventView(entry, deliveries: deliveries))
         }
         router.get("/v1/events") { request, context in
             _ = try context.require(.editor, .admin)
-            let limitText = request.uri.queryParameters.get("limit")
-            guard let limit = limitText.map({ Int($0) }) ?? 50, (1...200).contains(limit) else {
-                throw APIError.invalidFields(ValidationFailure([FieldProblem(field: "limit", problem: "must be an integer from 1 to 200")]))
-            }
-            return try Response.json(status: .ok, EventPage(events: try await database.recentEvents(limit: limit).map(EventView.init)))
+            let limit = try PageLimit.read(request, default: 50, max: 200)
+            return try Response.json(status: .ok, EventPage(events: try await database.recentEvents(limit: limit).map { EventView($0) }))
         }
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NewsAlertStore
 
 /// Makes every error answer the JSON error body: unknown routes and methods (Hummingbird's own
 /// `HTTPError`s) become `not_found` and the like; anything unexpected becomes a logged 500.
@@ -13,6 +14,12 @@ public struct JSONErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as SubscriptionStoreError {
+            switch error {
+            case .notFound: throw APIError.notFound("the subscriber, channel or subscription")
+            case .duplicateChannel(let existing):
+                throw APIError(.conflict, code: "duplicate_channel", message: "a channel with this kind and target already exists: \(existing)")
+            }
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
             throw APIError(error.status, code: code, message: error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : error.status.reasonPhrase)

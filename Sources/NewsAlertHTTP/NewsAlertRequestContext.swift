@@ -6,6 +6,8 @@ public struct NewsAlertRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `APIKeyAuthenticator` when the request carried a valid API key.
     public var principal: APIPrincipal?
+    /// Set by `APIKeyAuthenticator` when the request carried a valid subscriber token (`nst_…`).
+    public var subscriberID: String?
     /// Set when the request carried credentials that are not a valid key (public routes ignore it).
     var presentedInvalidCredentials = false
 
@@ -18,6 +20,16 @@ public struct NewsAlertRequestContext: RequestContext {
         guard let principal, !presentedInvalidCredentials else { throw APIError.unauthenticated }
         guard roles.contains(principal.role) else { throw APIError.forbidden(needs: roles.map(\.rawValue)) }
         return principal
+    }
+
+    /// The subscriber whose token the request carried; 401 otherwise (API keys manage subscribers, not rules).
+    func requireSubscriber() throws -> String {
+        guard let subscriberID, !presentedInvalidCredentials else {
+            var error = APIError.unauthenticated
+            error.message = "send a subscriber token as `Authorization: Bearer nst_…` (an admin issues it with POST /v1/subscribers/{id}/tokens)"
+            throw error
+        }
+        return subscriberID
     }
 }
 
@@ -35,7 +47,9 @@ public struct APIKeyAuthenticator: RouterMiddleware {
         var context = context
         if let header = request.headers[.authorization] {
             let secret = header.lowercased().hasPrefix("bearer ") ? header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces) : ""
-            if (1...200).contains(secret.count), let principal = try await database.authenticate(secret: secret) {
+            if secret.hasPrefix("nst_"), secret.count <= 200, let subscriberID = try await database.authenticateSubscriber(token: secret) {
+                context.subscriberID = subscriberID
+            } else if (1...200).contains(secret.count), let principal = try await database.authenticate(secret: secret) {
                 context.principal = principal
             } else {
                 context.presentedInvalidCredentials = true

@@ -6,7 +6,8 @@ import NewsAlertStore
 /// Builds the router every newsalert HTTP role serves.
 public enum NewsAlertRouter {
     public static func make(
-        database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger
+        database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
+        webhooks: any WebhookEndpointPolicy, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -14,6 +15,10 @@ public enum NewsAlertRouter {
         HealthRoutes(publisher: publisher).add(to: router)
         try PageRoutes().add(to: router)
         EventRoutes(database: database, publisher: publisher, configuration: configuration, logger: logger).add(to: router)
+        SubscriberRoutes(database: database).add(to: router)
+        SubscriptionRoutes(database: database).add(to: router)
+        ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
+        DeliveryRoutes(database: database).add(to: router)
         return router
     }
 }

@@ -3,14 +3,22 @@ import Hummingbird
 import KafkaBridge
 import Logging
 import NewsAlertCore
+import NewsAlertDelivery
 import NewsAlertHTTP
 import NewsAlertStore
 import ServiceLifecycle
 
-/// Everything one `newsalert serve` process runs, assembled in dependency order:
-/// the embedded broker (unless a cluster is given), the producer, the enrich stage, and the HTTP server.
+/// Everything one newsalert process runs, assembled in dependency order: the embedded broker (unless a cluster
+/// is given), the producers, the roles asked for, and the HTTP server (API, pages, health) that every process has.
 public struct NewsAlertNode: Sendable {
+    /// A stage of the pipeline; `newsalert serve` runs them all, the role commands one each.
+    public enum Role: String, Sendable, CaseIterable {
+        case enrich, fanout
+        case deliverWebhook = "deliver-webhook"
+    }
+
     public struct Options: Sendable {
+        public var roles = Set(Role.allCases)
         /// A real cluster; `nil` starts the embedded broker.
         public var kafka: KafkaConfiguration?
         public var embeddedBrokers = 3
@@ -25,6 +33,11 @@ public struct NewsAlertNode: Sendable {
         /// How long `POST /v1/events` waits for Kafka before answering 503 (nothing published).
         public var ingestDeliveryTimeoutMilliseconds = 15_000
         public var enrich = EnrichService.Configuration()
+        public var fanout = FanoutService.Configuration()
+        public var delivery = DeliveryWorker.Configuration()
+        public var webhook = WebhookSender.Configuration()
+        /// CIDRs and host names webhooks may reach despite the SSRF guard (e.g. 127.0.0.1/32 on premises).
+        public var webhookAllowlist: [String] = []
 
         public init() {}
     }
@@ -54,14 +67,30 @@ public struct NewsAlertNode: Sendable {
         // producer gives up sooner, because a newsroom client is waiting for the answer.
         let pipelineProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
         services.append(pipelineProducer)
-        services.append(try EnrichService(kafka: kafka, producer: pipelineProducer, database: database, configuration: options.enrich, logger: logger))
+        services.append(ChangelogPublisher(database: database, producer: pipelineProducer, logger: logger))
+        let replica = try SubscriptionReplica(kafka: kafka, database: database, logger: logger)
+        services.append(replica)
+        if options.roles.contains(.enrich) {
+            services.append(try EnrichService(kafka: kafka, producer: pipelineProducer, database: database, configuration: options.enrich, logger: logger))
+        }
+        if options.roles.contains(.fanout) {
+            services.append(try FanoutService(kafka: kafka, producer: pipelineProducer, database: database, replica: replica, configuration: options.fanout, logger: logger))
+        }
+        let addressPolicy = WebhookAddressPolicy(allowlist: options.webhookAllowlist)
+        let webhookSender = WebhookSender(policy: addressPolicy, configuration: options.webhook, logger: logger)
+        if options.roles.contains(.deliverWebhook) {
+            services.append(try DeliveryWorker(
+                deliverer: WebhookDeliverer(sender: webhookSender), kafka: kafka, producer: pipelineProducer, database: database,
+                replica: replica, configuration: options.delivery, logger: logger))
+        }
         var producerConfiguration = KafkaProducerConfiguration(kafka: kafka)
         producerConfiguration.lingerMilliseconds = options.producerLingerMilliseconds
         producerConfiguration.messageTimeoutMilliseconds = options.ingestDeliveryTimeoutMilliseconds
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
-        let router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: options.ingest, logger: logger)
+        let router = try NewsAlertRouter.make(
+            database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy), logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
     }

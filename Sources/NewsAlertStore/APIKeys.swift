@@ -23,9 +23,7 @@ public struct CreatedAPIKey: Sendable {
 extension AppDatabase {
     /// Creates a key: `nak_` + 32 random bytes (base64url). The database keeps only the hash.
     public func createAPIKey(role: APIRole, label: String? = nil) throws -> CreatedAPIKey {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret = "nak_" + Data(bytes).base64URLEncoded
+        let secret = "nak_" + Self.randomSecret()
         let id = "key_" + String(Self.hash(secret).prefix(12))
         try writer.write { db in
             try db.execute(

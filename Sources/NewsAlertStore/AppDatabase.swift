@@ -80,6 +80,101 @@ public struct AppDatabase: Sendable {
                 table.add(column: "dedup_outcome", .text)
             }
         }
+        migrator.registerMigration("v3: subscribers, channels, subscriptions, changelog outbox") { db in
+            try db.create(table: "subscriber") { table in
+                table.column("id", .text).primaryKey()
+                table.column("name", .text).notNull().check(sql: "length(name) BETWEEN 0 AND 200")
+                table.column("time_zone", .text).notNull()
+                table.column("status", .text).notNull().check(sql: "status IN ('active', 'disabled')")
+                table.column("budget", .blob).notNull()
+                table.column("version", .integer).notNull().check(sql: "version >= 0")
+                table.column("changed_at", .datetime).notNull()
+            }
+            try db.create(table: "subscriber_token") { table in
+                table.column("id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull().indexed().references("subscriber", onDelete: .cascade)
+                table.column("secret_hash", .text).notNull().unique()
+                table.column("created_at", .datetime).notNull()
+                table.column("revoked_at", .datetime)
+            }
+            try db.create(table: "channel") { table in
+                table.column("id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull().indexed().references("subscriber", onDelete: .cascade)
+                table.column("kind", .text).notNull().check(sql: "kind IN ('webhook', 'email', 'ticker')")
+                table.column("target", .text).notNull()
+                table.column("secrets", .blob).notNull()
+                table.column("status", .text).notNull().check(sql: "status IN ('active', 'disabled')")
+                table.column("disabled_reason", .text)
+                table.column("version", .integer).notNull().check(sql: "version >= 1")
+                table.column("changed_at", .datetime).notNull()
+                table.uniqueKey(["subscriber_id", "kind", "target"])
+            }
+            try db.create(table: "subscription") { table in
+                table.column("id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull().indexed().references("subscriber", onDelete: .cascade)
+                table.column("name", .text)
+                table.column("rule", .blob).notNull()
+                table.column("status", .text).notNull().check(sql: "status IN ('active', 'disabled')")
+                table.column("version", .integer).notNull().check(sql: "version >= 1")
+                table.column("changed_at", .datetime).notNull()
+            }
+            // Changes written with the entity in one transaction, then published to subscriptions.changelog.
+            try db.create(table: "changelog_outbox") { table in
+                table.autoIncrementedPrimaryKey("seq")
+                table.column("key", .text).notNull()
+                table.column("value", .blob)
+            }
+            // The latest enriched events fan-out saw, for rule previews.
+            try db.create(table: "recent_enriched") { table in
+                table.column("event_id", .text).primaryKey()
+                table.column("payload", .blob).notNull()
+                table.column("enriched_at", .datetime).notNull().indexed()
+            }
+        }
+        migrator.registerMigration("v4: delivery log") { db in
+            // What each subscriber got of each story, per channel: for updates and retractions.
+            try db.create(table: "story_delivery") { table in
+                table.column("story_id", .text).notNull()
+                table.column("channel_id", .text).notNull()
+                table.column("subscriber_id", .text).notNull()
+                table.column("channel", .text).notNull()
+                table.column("last_event_id", .text).notNull()
+                table.primaryKey(["story_id", "channel_id"])
+            }
+            try db.create(table: "delivery") { table in
+                table.column("id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull()
+                table.column("channel_id", .text).notNull()
+                table.column("channel", .text).notNull().check(sql: "channel IN ('webhook', 'email', 'ticker')")
+                table.column("target", .text)
+                table.column("event_id", .text).notNull().indexed()
+                table.column("story_id", .text).notNull().indexed()
+                table.column("type", .text).notNull()
+                table.column("state", .text).notNull()
+                    .check(sql: "state IN ('held', 'queued', 'retrying', 'delivered', 'failed', 'dropped', 'canceled', 'dead')")
+                table.column("reason", .text)
+                table.column("payload", .blob).notNull()
+                table.column("deliver_after", .datetime)
+                table.column("next_attempt_at", .datetime)
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("source_partition", .integer)
+                table.column("source_offset", .integer)
+                table.column("created_at", .datetime).notNull()
+                table.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "delivery_by_subscriber", on: "delivery", columns: ["subscriber_id", "created_at"])
+            try db.create(index: "delivery_by_state", on: "delivery", columns: ["state", "next_attempt_at"])
+            try db.create(table: "delivery_attempt") { table in
+                table.column("delivery_id", .text).notNull().references("delivery", onDelete: .cascade)
+                table.column("attempt", .integer).notNull()
+                table.column("at", .datetime).notNull()
+                table.column("outcome", .text).notNull()
+                table.column("status_code", .integer)
+                table.column("detail", .text)
+                table.column("duration_ms", .double)
+                table.primaryKey(["delivery_id", "attempt"])
+            }
+        }
         return migrator
     }
 }

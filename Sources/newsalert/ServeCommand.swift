@@ -1,14 +1,58 @@
 import ArgumentParser
 import Foundation
+import NewsAlertDelivery
 import NewsAlertServices
 
 /// `newsalert serve`: every role in one process, on the embedded broker unless a cluster is given.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run newsalert: embedded broker (unless --bootstrap-servers), ingest API, newsroom console.",
+        abstract: "Run newsalert: embedded broker (unless --bootstrap-servers), ingest API, console, enrich, fan-out and delivery.",
         discussion: "Prints `bootstrap.servers=...` and `listening on http://...` once ready.")
 
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.run(roles: Set(NewsAlertNode.Role.allCases), label: "serve")
+    }
+}
+
+/// `newsalert fanout`: the fan-out role (and the API) against a Kafka cluster.
+struct FanoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout",
+        abstract: "Run fan-out: news.enriched → subscription matching → alerts.webhook / alerts.email / alerts.ticker.",
+        discussion: "Starts from the data directory's SQLite file (empty is fine) and replays subscriptions.changelog into it.")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.run(roles: [.fanout], label: "fanout")
+    }
+}
+
+/// `newsalert deliver --channel webhook`: one delivery role against a Kafka cluster.
+struct DeliverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deliver",
+        abstract: "Run a delivery worker: alerts.<channel> → receivers, with retries, the delivery log and dead letters.")
+
+    enum Channel: String, ExpressibleByArgument, CaseIterable {
+        case webhook
+    }
+
+    @Option(help: "The channel to deliver: webhook.") var channel: Channel
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        switch channel {
+        case .webhook: try await node.run(roles: [.deliverWebhook], label: "deliver-webhook")
+        }
+    }
+}
+
+/// Options shared by `serve` and the role commands.
+struct NodeOptions: ParsableArguments {
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var data: DataDirectoryOption
     @Option(help: "Address to listen on. Env: NEWSALERT_HOST.") var host: String?
@@ -16,12 +60,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Brokers of the embedded cluster.") var brokers: Int = 3
     @Option(help: "Replication factor for topics created on a real cluster.") var replicationFactor: Int = 3
     @Option(help: "Largest accepted request body in bytes.") var bodyLimit: Int = 256 * 1024
+    @Option(help: "Comma-separated CIDRs or host names webhooks may reach despite the SSRF guard, e.g. 127.0.0.1/32. Env: NEWSALERT_WEBHOOK_ALLOW.")
+    var webhookAllow: String?
+    @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
+    var retryDelays: String?
+    @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
 
-    func run() async throws {
+    func run(roles: Set<NewsAlertNode.Role>, label: String) async throws {
         CommandLogging.bootstrap()
-        let logger = CommandLogging.logger("serve")
+        let logger = CommandLogging.logger(label)
         let environment = ProcessInfo.processInfo.environment
         var options = NewsAlertNode.Options()
+        options.roles = roles
         options.kafka = try kafka.resolvedBootstrapServers.map { try kafka.configuration(bootstrapServers: $0) }
         options.embeddedBrokers = brokers
         options.replicationFactor = replicationFactor
@@ -29,6 +79,18 @@ struct ServeCommand: AsyncParsableCommand {
         options.port = port ?? environment["NEWSALERT_PORT"].flatMap(Int.init) ?? 8080
         options.dataDirectory = data.resolved
         options.ingest.bodyLimitBytes = bodyLimit
+        options.webhookAllowlist = (webhookAllow ?? environment["NEWSALERT_WEBHOOK_ALLOW"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
+        if let retryDelays {
+            let delays = try retryDelays.split(separator: ",").map { text -> Duration in
+                guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
+                    throw ValidationError("--retry-delays expects comma-separated seconds, got \"\(text)\"")
+                }
+                return .milliseconds(Int(seconds * 1000))
+            }
+            options.delivery.schedule = RetrySchedule(delays: delays)
+        }
         let node = try await NewsAlertNode(options: options, logger: logger) { url in
             printLine("listening on \(url)")
         }

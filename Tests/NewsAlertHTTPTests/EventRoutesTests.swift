@@ -4,6 +4,7 @@ import HummingbirdTesting
 import KafkaBridge
 import Logging
 import NewsAlertCore
+import NewsAlertDelivery
 import NewsAlertHTTP
 import NewsAlertServices
 import NewsAlertStore
@@ -30,7 +31,9 @@ struct EventRoutesTests {
             let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
             var configuration = IngestConfiguration()
             configuration.bodyLimitBytes = 4096
-            router = try NewsAlertRouter.make(database: database, publisher: publisher, configuration: configuration, logger: logger)
+            router = try NewsAlertRouter.make(
+                database: database, publisher: publisher, configuration: configuration,
+                webhooks: GuardedWebhookEndpoints(policy: WebhookAddressPolicy(allowlist: [])), logger: logger)
             editor = try database.createAPIKey(role: .editor).secret
             admin = try database.createAPIKey(role: .admin).secret
         }

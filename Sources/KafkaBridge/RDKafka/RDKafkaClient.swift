@@ -94,7 +94,7 @@ final class RDKafkaClient: @unchecked Sendable {
             withOptionalBytes(message.key) { key in
                 newsalert_rd_kafka_produce(
                     handle, message.topic, partition,
-                    key?.baseAddress, key?.count ?? 0, value.baseAddress, value.count,
+                    key?.baseAddress, key?.count ?? 0, message.isTombstone ? nil : value.baseAddress, message.isTombstone ? 0 : value.count,
                     headers, 0, opaque)
             }
         }
@@ -169,7 +169,7 @@ final class RDKafkaClient: @unchecked Sendable {
         let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         return .success(KafkaRecord(
             topic: topic, partition: message.partition, offset: message.offset,
-            key: key, value: value, headers: headers(of: pointer), timestamp: timestamp))
+            key: key, value: value, headers: headers(of: pointer), timestamp: timestamp, isTombstone: message.payload == nil))
     }
 
     private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {

@@ -177,9 +177,9 @@ private extension Decoder {
     }
 }
 
-private extension DecodingError {
+extension DecodingError {
     /// The problem, named by its dotted JSON path.
-    var fieldProblem: FieldProblem {
+    public var fieldProblem: FieldProblem {
         switch self {
         case .typeMismatch(let type, let context):
             return FieldProblem(field: Self.path(context.codingPath), problem: "must be \(Self.describe(type))")
@@ -195,7 +195,7 @@ private extension DecodingError {
         }
     }
 
-    static func path(_ codingPath: [any CodingKey]) -> String {
+    private static func path(_ codingPath: [any CodingKey]) -> String {
         var path = ""
         for key in codingPath {
             if let index = key.intValue {
@@ -207,7 +207,7 @@ private extension DecodingError {
         return path.isEmpty ? "rule" : path
     }
 
-    static func describe(_ type: Any.Type) -> String {
+    private static func describe(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
         case is Int.Type: "an integer"

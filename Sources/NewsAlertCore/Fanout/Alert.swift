@@ -1,0 +1,93 @@
+import Foundation
+
+/// One alert for one subscriber on one channel (schemas/alert.schema.json): the value of a record on
+/// `alerts.webhook`, `alerts.email` or `alerts.ticker`, and the body a webhook receiver gets.
+public struct Alert: Codable, Sendable, Hashable {
+    public enum AlertType: String, Codable, Sendable {
+        case alert, update, correction, retraction
+    }
+
+    public struct Story: Codable, Sendable, Hashable {
+        public var storyID: String
+        public var sequence: Int
+        public var updateOf: String?
+
+        enum CodingKeys: String, CodingKey {
+            case storyID = "story_id"
+            case sequence
+            case updateOf = "update_of"
+        }
+    }
+
+    public struct Event: Codable, Sendable, Hashable {
+        public var id: String
+        public var kind: NewsKind
+        public var headline: String
+        public var summary: String?
+        public var url: String?
+        public var section: NewsSection
+        public var regions: [NewsRegion]
+        public var countries: [String]
+        public var urgency: Urgency
+        public var publishedAt: Date
+        public var status: NewsStatus
+        public var supersedes: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, headline, summary, url, section, regions, countries, urgency
+            case publishedAt = "published_at"
+            case status, supersedes
+        }
+    }
+
+    public struct Match: Codable, Sendable, Hashable {
+        public var subscriptionID: String
+        public var clause: RuleClause
+        public var value: String
+
+        enum CodingKeys: String, CodingKey {
+            case subscriptionID = "subscription_id"
+            case clause, value
+        }
+    }
+
+    /// Stable for one event and channel: the same across retries and redeliveries (`webhook-id`).
+    public var alertID: String
+    public var channel: DeliveryChannel.Kind
+    public var channelID: String
+    public var subscriberID: String
+    public var type: AlertType
+    public var story: Story
+    public var event: Event
+    public var matched: [Match]
+    public var deliverAfter: Date?
+    public var digest: Bool
+    public var createdAt: Date
+
+    /// The id of the alert for `eventID` on `channelID`.
+    public static func id(eventID: String, channelID: String) -> String {
+        "\(eventID).\(channelID)"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case alertID = "alert_id"
+        case channel
+        case channelID = "channel_id"
+        case subscriberID = "subscriber_id"
+        case type, story, event, matched
+        case deliverAfter = "deliver_after"
+        case digest
+        case createdAt = "created_at"
+    }
+}
+
+extension Alert.Event {
+    /// The alert's view of an enriched event.
+    public init(_ enriched: EnrichedEvent) {
+        let event = enriched.event
+        self.init(
+            id: event.id, kind: event.kind, headline: event.headline, summary: event.summary, url: event.url,
+            section: enriched.enrichment.section, regions: enriched.enrichment.regions, countries: enriched.enrichment.countries,
+            urgency: enriched.enrichment.urgency, publishedAt: event.publishedAt, status: event.status, supersedes: event.supersedes)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Where a subscriber's alerts go: a webhook endpoint, an email address, or the live ticker.
+public struct DeliveryChannel: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case webhook, email, ticker
+    }
+
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case active, disabled
+    }
+
+    public var id: String
+    public var subscriberID: String
+    public var kind: Kind
+    /// The webhook URL or email address; empty for the ticker.
+    public var target: String
+    /// Webhook signing secrets (`whsec_…`), newest first: all of them sign during a rotation. Empty for other kinds.
+    public var secrets: [String]
+    public var status: Status
+    /// Why the channel was disabled (e.g. "endpoint answered 410 Gone"), when it is.
+    public var disabledReason: String?
+    public var version: Int
+    public var changedAt: Date
+
+    public init(
+        id: String, subscriberID: String, kind: Kind, target: String, secrets: [String] = [], status: Status = .active,
+        disabledReason: String? = nil, version: Int = 1, changedAt: Date
+    ) {
+        self.id = id
+        self.subscriberID = subscriberID
+        self.kind = kind
+        self.target = target
+        self.secrets = secrets
+        self.status = status
+        self.disabledReason = disabledReason
+        self.version = version
+        self.changedAt = changedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "channel_id"
+        case subscriberID = "subscriber_id"
+        case kind, target, secrets, status
+        case disabledReason = "disabled_reason"
+        case version
+        case changedAt = "changed_at"
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertDelivery
+import NewsAlertStore
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// What one delivery attempt on a channel achieved.
+public enum ChannelAttemptResult: Sendable {
+    case delivered(statusCode: Int?, detail: String?)
+    /// Try again later (per the retry schedule; `retryAfter` when the receiver asked for a pause).
+    case retry(statusCode: Int?, detail: String, retryAfter: Duration?)
+    /// Do not try again; `disablesChannel` when the target is gone for good (HTTP 410, repeated bounces).
+    case failed(statusCode: Int?, detail: String, disablesChannel: Bool)
+}
+
+/// Delivers one alert to one channel; implemented per channel kind (webhook, email).
+public protocol ChannelDeliverer: Sendable {
+    var kind: DeliveryChannel.Kind { get }
+    func deliver(_ alert: Alert, to channel: DeliveryChannel, attempt: Int) async -> ChannelAttemptResult
+}
+
+/// A delivery role (`newsalert deliver --channel …`): reads its channel's alert topic into a durable queue in
+/// SQLite, marks the record done once queued, and works the queue: attempts run concurrently, so a slow receiver
+/// holds up only its own deliveries; failures are retried per the schedule, then dead-lettered.
+public final class DeliveryWorker: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var schedule = RetrySchedule()
+        /// Attempts in flight at once across all targets.
+        public var maxConcurrentAttempts = 64
+        public var pollInterval: Duration = .milliseconds(100)
+        public init() {}
+    }
+
+    private let deliverer: any ChannelDeliverer
+    private let consumer: KafkaConsumer
+    private let database: AppDatabase
+    private let replica: SubscriptionReplica
+    private let deadLetters: DeadLetterWriter
+    private let configuration: Configuration
+    private let logger: Logger
+    private let inFlight = NIOLockedValueBox(Set<String>())
+
+    public init(
+        deliverer: any ChannelDeliverer, kafka: KafkaConfiguration, producer: KafkaProducer, database: AppDatabase,
+        replica: SubscriptionReplica, configuration: Configuration, logger: Logger
+    ) throws {
+        let topic = FanoutService.topic(for: deliverer.kind)
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-deliver-\(deliverer.kind.rawValue)", topics: [topic]), logger: logger)
+        self.deliverer = deliverer
+        self.database = database
+        self.replica = replica
+        self.configuration = configuration
+        self.logger = logger
+        deadLetters = DeadLetterWriter(producer: producer, stage: "deliver-\(deliverer.kind.rawValue)", logger: logger)
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.workQueue() }
+                for try await record in consumer.records {
+                    try await enqueue(record)
+                    try? consumer.markDone(record)
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [consumer] in
+            Task { await consumer.close() }
+        }
+        await consumer.close()
+    }
+
+    private func enqueue(_ record: KafkaRecord) async throws {
+        let alert: Alert
+        do {
+            alert = try JSONDecoder.newsAlert.decode(Alert.self, from: Data(record.value))
+        } catch {
+            try await deadLetters.park(record, reason: "not an alert: \(error)")
+            return
+        }
+        let target = replica.catalog.channels[alert.channelID]?.target
+        _ = try await database.enqueueDelivery(alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset)
+    }
+
+    /// Starts every due attempt that is not already running, up to the concurrency limit, until cancelled.
+    private func workQueue() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let free = configuration.maxConcurrentAttempts - inFlight.withLockedValue { $0.count }
+                let due = free > 0 ? try await database.dueRetries(channel: deliverer.kind, now: Date(), limit: free * 2) : []
+                var started = 0
+                for (alert, attempts) in due where started < free {
+                    guard inFlight.withLockedValue({ $0.insert(alert.alertID).inserted }) else { continue }
+                    started += 1
+                    group.addTask {
+                        defer { self.inFlight.withLockedValue { _ = $0.remove(alert.alertID) } }
+                        try await self.attempt(alert, number: attempts + 1)
+                    }
+                }
+                if started == 0 { try await Task.sleep(for: configuration.pollInterval) }
+            }
+        }
+    }
+
+    private func attempt(_ alert: Alert, number: Int) async throws {
+        let startedAt = Date()
+        guard let channel = replica.catalog.channels[alert.channelID], channel.status == .active else {
+            let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", detail: "the channel was deleted or disabled")
+            try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .failed, nextAttemptAt: nil, reason: attempt.detail)
+            return
+        }
+        let result = await deliverer.deliver(alert, to: channel, attempt: number)
+        let milliseconds = Date().timeIntervalSince(startedAt) * 1000
+        switch result {
+        case .delivered(let status, let detail):
+            try await database.recordAttempt(
+                deliveryID: alert.alertID, DeliveryAttempt(attempt: number, at: startedAt, outcome: "delivered", statusCode: status, detail: detail, durationMilliseconds: milliseconds),
+                state: .delivered, nextAttemptAt: nil, reason: nil)
+            logger.info("alert delivered", metadata: ["delivery.id": "\(alert.alertID)", "subscriber.id": "\(alert.subscriberID)", "channel": "\(channel.kind.rawValue)", "attempt": "\(number)"])
+        case .retry(let status, let detail, let retryAfter):
+            let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "retry", statusCode: status, detail: detail, durationMilliseconds: milliseconds)
+            if let delay = configuration.schedule.delay(afterAttempt: number, retryAfter: retryAfter) {
+                let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .retrying, nextAttemptAt: next, reason: detail)
+                logger.warning("delivery attempt failed; retrying", metadata: ["delivery.id": "\(alert.alertID)", "attempt": "\(number)", "reason": "\(detail)", "retry.at": "\(RFC3339.format(next))"])
+            } else {
+                try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .dead, nextAttemptAt: nil, reason: "gave up after \(number) attempts: \(detail)")
+                try await deadLetter(alert, reason: "delivery failed after \(number) attempts: \(detail)")
+            }
+        case .failed(let status, let detail, let disables):
+            try await database.recordAttempt(
+                deliveryID: alert.alertID, DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", statusCode: status, detail: detail, durationMilliseconds: milliseconds),
+                state: .failed, nextAttemptAt: nil, reason: detail)
+            if disables {
+                _ = try await database.updateChannel(id: channel.id, subscriberID: channel.subscriberID) { channel in
+                    channel.status = .disabled
+                    channel.disabledReason = detail
+                }
+                logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(detail)"])
+            }
+        }
+    }
+
+    private func deadLetter(_ alert: Alert, reason: String) async throws {
+        let source = try await database.deliverySource(id: alert.alertID)
+        let record = KafkaRecord(
+            topic: FanoutService.topic(for: alert.channel), partition: Int32(source?.partition ?? 0), offset: source?.offset ?? 0,
+            key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)))
+        try await deadLetters.park(record, reason: reason, details: "delivery \(alert.alertID); replay with POST /v1/deliveries/\(alert.alertID)/replay")
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertStore
+import ServiceLifecycle
+
+/// The fan-out role: reads `news.enriched`, plans alerts against the subscription catalog, hands each alert to
+/// its channel's topic (`alerts.webhook`, `alerts.email`, `alerts.ticker`; key: subscriber id), records the plan,
+/// and only then marks the input done. Held alerts are released by the same service when they fall due.
+public final class FanoutService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var groupID = "newsalert-fanout"
+        public var releaseInterval: Duration = .seconds(1)
+        public init() {}
+    }
+
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let database: AppDatabase
+    private let replica: SubscriptionReplica
+    private let deadLetters: DeadLetterWriter
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(kafka: KafkaConfiguration, producer: KafkaProducer, database: AppDatabase, replica: SubscriptionReplica, configuration: Configuration, logger: Logger) throws {
+        var consumerConfiguration = KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.groupID, topics: [NewsTopics.enriched.name])
+        consumerConfiguration.maxBatchSize = 100
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        self.producer = producer
+        self.database = database
+        self.replica = replica
+        self.configuration = configuration
+        self.logger = logger
+        deadLetters = DeadLetterWriter(producer: producer, stage: "fanout", logger: logger)
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.releaseHeldAlerts() }
+                for try await record in consumer.records {
+                    try await handle(record)
+                    do {
+                        try consumer.markDone(record)
+                    } catch {
+                        logger.info("partition moved before the record was marked done; its new owner reads it again", metadata: ["kafka.error": "\(error)"])
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [consumer] in
+            Task { await consumer.close() }
+        }
+        await consumer.close()
+    }
+
+    private func handle(_ record: KafkaRecord) async throws {
+        let enriched: EnrichedEvent
+        do {
+            enriched = try JSONDecoder.newsAlert.decode(EnrichedEvent.self, from: Data(record.value))
+        } catch {
+            try await deadLetters.park(record, reason: "not an enriched event: \(error)")
+            return
+        }
+        try await database.recordRecentEnriched(enriched)
+        let delivered = try await database.storyDeliveries(storyID: enriched.story.storyId)
+        let catalog = replica.catalog
+        let now = Date()
+        let plan = FanoutPlanner.plan(enriched, catalog: catalog, delivered: delivered, recent: { [database] subscriberID in
+            (try? database.recentDeliveriesNow(subscriberID: subscriberID, now: now)) ?? .none
+        }, now: now)
+        try await send(plan.immediate)
+        try await database.recordFanout(plan)
+        logger.info("event fanned out", metadata: [
+            "event.id": "\(enriched.event.id)", "story.id": "\(enriched.story.storyId)",
+            "alerts.now": "\(plan.immediate.count)", "alerts.held": "\(plan.held.count)", "alerts.dropped": "\(plan.dropped.count)",
+        ])
+    }
+
+    /// Sends alerts to their channel topics and waits until Kafka acknowledged every one.
+    private func send(_ alerts: [Alert]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for alert in alerts {
+                let message = KafkaOutgoingMessage(
+                    topic: Self.topic(for: alert.channel), key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)),
+                    headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")])
+                group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func releaseHeldAlerts() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.releaseInterval)
+            let due = try await database.dueHeldAlerts(now: Date(), limit: 500)
+            guard !due.isEmpty else { continue }
+            try await send(due)
+            try await database.releaseHeld(due)
+            logger.info("held alerts released", metadata: ["alerts": "\(due.count)"])
+        }
+    }
+
+    static func topic(for channel: DeliveryChannel.Kind) -> String {
+        switch channel {
+        case .webhook: NewsTopics.webhookAlerts.name
+        case .email: NewsTopics.emailAlerts.name
+        case .ticker: NewsTopics.tickerAlerts.name
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import NewsAlertCore
+
+/// Where a delivery stands.
+public enum DeliveryState: String, Codable, Sendable, CaseIterable {
+    /// Waiting for quiet hours to end or for its digest.
+    case held
+    /// Handed to its channel's topic; the channel's worker has not reported yet.
+    case queued
+    /// An attempt failed; another is scheduled at `next_attempt_at`.
+    case retrying
+    case delivered
+    /// Failed for good (permanent error, endpoint gone or disabled).
+    case failed
+    /// Not sent: the subscriber's budget was used up.
+    case dropped
+    /// Not sent: the story was killed or corrected before the hold ended.
+    case canceled
+    /// Every attempt failed; parked on `news.deadletter`, replayable.
+    case dead
+}
+
+/// One try at delivering an alert.
+public struct DeliveryAttempt: Codable, Sendable, Hashable {
+    public var attempt: Int
+    public var at: Date
+    /// `delivered`, `retry`, `failed`, `gone`…
+    public var outcome: String
+    public var statusCode: Int?
+    public var detail: String?
+    public var durationMilliseconds: Double?
+
+    public init(attempt: Int, at: Date, outcome: String, statusCode: Int? = nil, detail: String? = nil, durationMilliseconds: Double? = nil) {
+        self.attempt = attempt
+        self.at = at
+        self.outcome = outcome
+        self.statusCode = statusCode
+        self.detail = detail
+        self.durationMilliseconds = durationMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case attempt, at, outcome
+        case statusCode = "status_code"
+        case detail
+        case durationMilliseconds = "duration_ms"
+    }
+}
+
+/// A row of the delivery log with its attempts.
+public struct DeliveryRecord: Codable, Sendable {
+    public var id: String
+    public var subscriberID: String
+    public var channelID: String
+    public var channel: String
+    public var target: String?
+    public var eventID: String
+    public var storyID: String
+    public var type: String
+    public var state: DeliveryState
+    public var reason: String?
+    public var deliverAfter: Date?
+    public var nextAttemptAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var attempts: [DeliveryAttempt]
+    /// The alert as it is (or was) sent.
+    public var alert: Alert
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case subscriberID = "subscriber_id"
+        case channelID = "channel_id"
+        case channel, target
+        case eventID = "event_id"
+        case storyID = "story_id"
+        case type, state, reason
+        case deliverAfter = "deliver_after"
+        case nextAttemptAt = "next_attempt_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case attempts, alert
+    }
+}
+
+extension AppDatabase {
+    // MARK: Fan-out side
+
+    /// Records what fan-out decided for one event, after the immediate alerts were acknowledged by Kafka.
+    /// Idempotent: a redelivered event leaves existing rows as they are.
+    public func recordFanout(_ plan: FanoutPlan) async throws {
+        let now = Date()
+        try await writer.write { db in
+            for alert in plan.immediate {
+                try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
+                try db.execute(sql: """
+                    INSERT INTO story_delivery (story_id, channel_id, subscriber_id, channel, last_event_id) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(story_id, channel_id) DO UPDATE SET last_event_id = excluded.last_event_id
+                    """, arguments: [alert.story.storyID, alert.channelID, alert.subscriberID, alert.channel.rawValue, alert.event.id])
+            }
+            if let story = plan.cancelsHeldAlertsOfStory {
+                try db.execute(sql: "UPDATE delivery SET state = 'canceled', reason = 'the story was killed or corrected while the alert was held', updated_at = ? WHERE story_id = ? AND state = 'held'",
+                               arguments: [now, story])
+            }
+            for alert in plan.held { try Self.insertDelivery(alert, state: .held, reason: nil, now: now, db) }
+            for (alert, reason) in plan.dropped { try Self.insertDelivery(alert, state: .dropped, reason: reason, now: now, db) }
+        }
+    }
+
+    /// What each channel already got of a story.
+    public func storyDeliveries(storyID: String) async throws -> [StoryDelivery] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM story_delivery WHERE story_id = ?", arguments: [storyID]).map {
+                StoryDelivery(subscriberID: $0["subscriber_id"], storyID: $0["story_id"], channelID: $0["channel_id"],
+                              channel: DeliveryChannel.Kind(rawValue: $0["channel"]) ?? .ticker, lastEventID: $0["last_event_id"])
+            }
+        }
+    }
+
+    /// Alerts counted against a subscriber's budget: distinct events sent in the last hour and day before `now`.
+    /// Synchronous, for the pure planner's callback; a short indexed read.
+    public func recentDeliveriesNow(subscriberID: String, now: Date) throws -> RecentDeliveries {
+        try writer.read { db in
+            let counts = try Row.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT CASE WHEN created_at > ? THEN event_id END) AS hour, COUNT(DISTINCT event_id) AS day
+                FROM delivery WHERE subscriber_id = ? AND created_at > ? AND channel != 'ticker' AND state IN ('queued', 'retrying', 'delivered', 'failed', 'dead')
+                """, arguments: [now.addingTimeInterval(-3_600), subscriberID, now.addingTimeInterval(-86_400)])
+            return RecentDeliveries(lastHour: counts?["hour"] ?? 0, lastDay: counts?["day"] ?? 0)
+        }
+    }
+
+    /// Held alerts whose time has come, oldest first; they are marked queued by `releaseHeld` once sent.
+    public func dueHeldAlerts(now: Date, limit: Int) async throws -> [Alert] {
+        try await writer.read { db in
+            try Data.fetchAll(db, sql: "SELECT payload FROM delivery WHERE state = 'held' AND deliver_after <= ? ORDER BY deliver_after, id LIMIT ?", arguments: [now, limit])
+                .map { try JSONDecoder.newsAlert.decode(Alert.self, from: $0) }
+        }
+    }
+
+    /// Marks held alerts as handed to their channel and remembers them for later updates of the story.
+    public func releaseHeld(_ alerts: [Alert]) async throws {
+        try await recordFanout({ var plan = FanoutPlan(); plan.immediate = alerts; return plan }())
+        try await writer.write { db in
+            for alert in alerts {
+                try db.execute(sql: "UPDATE delivery SET state = 'queued', updated_at = ? WHERE id = ? AND state = 'held'", arguments: [Date(), alert.alertID])
+            }
+        }
+    }
+
+    // MARK: Channel side
+
+    /// Puts an alert read from its channel topic in the worker's queue (due now) and returns its state.
+    ///
+    /// Idempotent: a redelivered record finds the row and leaves delivered or failed alerts alone.
+    public func enqueueDelivery(_ alert: Alert, target: String?, sourcePartition: Int, sourceOffset: Int64) async throws -> DeliveryState {
+        let now = Date()
+        return try await writer.write { db in
+            try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
+            try db.execute(sql: """
+                UPDATE delivery SET target = ?, source_partition = ?, source_offset = ?,
+                  state = CASE WHEN state = 'queued' THEN 'retrying' ELSE state END,
+                  next_attempt_at = CASE WHEN state = 'queued' THEN ? ELSE next_attempt_at END
+                WHERE id = ?
+                """, arguments: [target, sourcePartition, sourceOffset, now, alert.alertID])
+            return DeliveryState(rawValue: try String.fetchOne(db, sql: "SELECT state FROM delivery WHERE id = ?", arguments: [alert.alertID]) ?? "") ?? .queued
+        }
+    }
+
+    /// Where a delivery's alert was read from (for its dead letter).
+    public func deliverySource(id: String) async throws -> (partition: Int, offset: Int64)? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT source_partition, source_offset FROM delivery WHERE id = ? AND source_partition IS NOT NULL", arguments: [id])
+                .map { ($0["source_partition"], $0["source_offset"]) }
+        }
+    }
+
+    /// Records one attempt and the state it leaves the delivery in.
+    public func recordAttempt(deliveryID: String, _ attempt: DeliveryAttempt, state: DeliveryState, nextAttemptAt: Date?, reason: String?) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO delivery_attempt (delivery_id, attempt, at, outcome, status_code, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [deliveryID, attempt.attempt, attempt.at, attempt.outcome, attempt.statusCode, attempt.detail, attempt.durationMilliseconds])
+            try db.execute(sql: "UPDATE delivery SET state = ?, attempts = ?, next_attempt_at = ?, reason = ?, updated_at = ? WHERE id = ?",
+                           arguments: [state.rawValue, attempt.attempt, nextAttemptAt, reason, attempt.at, deliveryID])
+        }
+    }
+
+    /// Deliveries whose next attempt is due, for `channel`.
+    public func dueRetries(channel: DeliveryChannel.Kind, now: Date, limit: Int) async throws -> [(alert: Alert, attempts: Int)] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT payload, attempts FROM delivery WHERE state = 'retrying' AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
+                """, arguments: [channel.rawValue, now, limit]).map { (try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), $0["attempts"]) }
+        }
+    }
+
+    /// Puts a failed, dead or delivered delivery back in line for an immediate attempt; false if unknown.
+    public func scheduleReplay(deliveryID: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state IN ('failed', 'dead', 'delivered', 'retrying')",
+                           arguments: [Date(), Date(), deliveryID])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Puts a subscriber's deliveries since `since` back in line; returns how many.
+    public func scheduleReplay(subscriberID: String, since: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: """
+                UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ?
+                WHERE subscriber_id = ? AND created_at >= ? AND channel != 'ticker' AND state IN ('failed', 'dead', 'delivered', 'retrying')
+                """, arguments: [Date(), Date(), subscriberID, since])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Reading
+
+    public func deliveries(subscriberID: String? = nil, eventID: String? = nil, limit: Int) async throws -> [DeliveryRecord] {
+        try await writer.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let subscriberID { conditions.append("subscriber_id = ?"); _ = arguments.append(contentsOf: [subscriberID]) }
+            if let eventID { conditions.append("event_id = ?"); _ = arguments.append(contentsOf: [eventID]) }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: "SELECT * FROM delivery \(filter) ORDER BY created_at DESC, id LIMIT ?", arguments: arguments).map { try Self.record(from: $0, db) }
+        }
+    }
+
+    public func delivery(id: String) async throws -> DeliveryRecord? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [id]).map { try Self.record(from: $0, db) } }
+    }
+
+    private static func record(from row: Row, _ db: Database) throws -> DeliveryRecord {
+        let attempts = try Row.fetchAll(db, sql: "SELECT * FROM delivery_attempt WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]).map {
+            DeliveryAttempt(attempt: $0["attempt"], at: $0["at"], outcome: $0["outcome"], statusCode: $0["status_code"], detail: $0["detail"], durationMilliseconds: $0["duration_ms"])
+        }
+        return DeliveryRecord(
+            id: row["id"], subscriberID: row["subscriber_id"], channelID: row["channel_id"], channel: row["channel"], target: row["target"],
+            eventID: row["event_id"], storyID: row["story_id"], type: row["type"], state: DeliveryState(rawValue: row["state"]) ?? .queued,
+            reason: row["reason"], deliverAfter: row["deliver_after"], nextAttemptAt: row["next_attempt_at"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"], attempts: attempts, alert: try JSONDecoder.newsAlert.decode(Alert.self, from: row["payload"] as Data))
+    }
+
+    private static func insertDelivery(_ alert: Alert, state: DeliveryState, reason: String?, now: Date, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO delivery (id, subscriber_id, channel_id, channel, event_id, story_id, type, state, reason, payload, deliver_after, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [alert.alertID, alert.subscriberID, alert.channelID, alert.channel.rawValue, alert.event.id, alert.story.storyID,
+                             alert.type.rawValue, state.rawValue, reason, try JSONEncoder.newsAlert.encode(alert), alert.deliverAfter, now, now])
+    }
+}
