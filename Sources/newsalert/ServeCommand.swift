@@ -65,6 +65,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
     var retryDelays: String?
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
+    @Option(help: "Consumer group of the fan-out role.") var fanoutGroup: String = "newsalert-fanout"
 
     func run(roles: Set<NewsAlertNode.Role>, label: String) async throws {
         CommandLogging.bootstrap()
@@ -82,6 +83,7 @@ struct NodeOptions: ParsableArguments {
         options.webhookAllowlist = (webhookAllow ?? environment["NEWSALERT_WEBHOOK_ALLOW"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
+        options.fanout.groupID = fanoutGroup
         if let retryDelays {
             let delays = try retryDelays.split(separator: ",").map { text -> Duration in
                 guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {

@@ -720,6 +720,7 @@ def test_subscription_change_embeds_the_rule_schema():
 ALERT_UPDATE = {
     "alert_id": "alert_subscriber_beirut_desk_webhook_" + KAWNIN_SECOND["id"],
     "channel": "webhook",
+    "channel_id": "chn_beirutdeskwebhook01",
     "subscriber_id": "subscriber_beirut_desk",
     "type": "update",
     "story": {"story_id": ENRICHED_UPDATE["story"]["story_id"], "sequence": 2, "update_of": KAWNIN_FIRST["id"]},
@@ -757,6 +758,9 @@ def event_changed(base: dict, **changes) -> dict:
                   "event": {**ALERT_UPDATE["event"], "summary": "One person was killed.",
                             "url": "https://english.almayadeen.net/news/politics/kawnin", "supersedes": KAWNIN_FIRST["id"]}},
                  id="correction-held-by-quiet-hours"),
+    pytest.param({**ALERT_UPDATE, "type": "retraction", "matched": [],
+                  "event": {**ALERT_UPDATE["event"], "id": KILL_EVENT["id"], "status": "canceled", "supersedes": KAWNIN_FIRST["id"]}},
+                 id="retraction-to-everyone-who-got-the-story"),
 ])
 def test_valid_alerts(alert):
     assert errors("alert.schema.json", alert) == []
@@ -765,6 +769,7 @@ def test_valid_alerts(alert):
 INVALID_ALERTS = {
     "missing matched": mutate(ALERT_UPDATE, matched=...),
     "empty matched": mutate(ALERT_UPDATE, matched=[]),
+    "missing channel_id": mutate(ALERT_UPDATE, channel_id=...),
     "channel sms": mutate(ALERT_UPDATE, channel="sms"),
     "missing alert_id": mutate(ALERT_UPDATE, alert_id=...),
     "missing subscriber_id": mutate(ALERT_UPDATE, subscriber_id=...),
