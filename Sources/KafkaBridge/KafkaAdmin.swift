@@ -22,6 +22,17 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The id of the cluster (different for every embedded broker), e.g. to tell one log from its successor.
+    public func clusterID(timeout: Duration = .seconds(10)) async throws(KafkaError) -> String {
+        let client = self.client
+        let milliseconds = Int32(timeout / .milliseconds(1))
+        let id = await blockingCall { () throws(Never) -> String? in client.clusterID(timeoutMilliseconds: milliseconds) }
+        guard let id else {
+            throw KafkaError(kind: .connectivity, message: "cannot read the cluster id from \(configuration.bootstrapServers)", isRetriable: true)
+        }
+        return id
+    }
+
     /// The cluster's topics, sorted by name, without internal ones (`__consumer_offsets`).
     public func listTopics(timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaClusterMetadata.Topic] {
         try await metadata(timeout: timeout).topics.filter { !$0.name.hasPrefix("__") }.sorted { $0.name < $1.name }

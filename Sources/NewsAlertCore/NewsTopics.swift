@@ -23,7 +23,7 @@ public enum NewsTopics {
     public static let subscriptionsChangelog = NewsTopic(name: "subscriptions.changelog", partitions: 3, retentionMilliseconds: nil, cleanupPolicy: "compact", purpose: "every subscription change (key: subscription id; tombstone on delete)")
     public static let webhookAlerts = NewsTopic(name: "alerts.webhook", partitions: 12, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "webhook deliveries (key: subscriber id)")
     public static let emailAlerts = NewsTopic(name: "alerts.email", partitions: 12, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "email deliveries (key: subscriber id)")
-    public static let tickerAlerts = NewsTopic(name: "alerts.ticker", partitions: 6, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "live ticker alerts (key: subscriber id)")
+    public static let tickerAlerts = NewsTopic(name: "alerts.ticker", partitions: 1, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "the live ticker: one item per event, its offset the ticker position (key: story id)")
 
     public static let all: [NewsTopic] = [events, enriched, deadLetter, subscriptionsChangelog, webhookAlerts, emailAlerts, tickerAlerts]
 }

@@ -1,9 +1,11 @@
 import Hummingbird
+import HummingbirdWebSocket
 import NewsAlertStore
 
 /// The request context of every route: Hummingbird's core storage plus the authenticated caller.
-public struct NewsAlertRequestContext: RequestContext {
+public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public let webSocket = WebSocketHandlerReference<NewsAlertRequestContext>()
     /// Set by `APIKeyAuthenticator` when the request carried a valid API key.
     public var principal: APIPrincipal?
     /// Set by `APIKeyAuthenticator` when the request carried a valid subscriber token (`nst_…`).

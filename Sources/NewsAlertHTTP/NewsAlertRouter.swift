@@ -7,7 +7,7 @@ import NewsAlertStore
 public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
-        webhooks: any WebhookEndpointPolicy, logger: Logger
+        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -19,6 +19,7 @@ public enum NewsAlertRouter {
         SubscriptionRoutes(database: database).add(to: router)
         ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
         DeliveryRoutes(database: database).add(to: router)
+        ticker?.add(to: router)
         return router
     }
 }

@@ -70,7 +70,14 @@ public final class FanoutService: Service, Sendable {
         let plan = FanoutPlanner.plan(enriched, catalog: catalog, delivered: delivered, recent: { [database] subscriberID in
             (try? database.recentDeliveriesNow(subscriberID: subscriberID, now: now)) ?? .none
         }, now: now)
-        try await send(plan.immediate)
+        try await send(plan.immediate.filter { $0.channel != .ticker })
+        if let item = TickerItem(enriched, audience: plan.immediate.filter { $0.channel == .ticker }.map(\.subscriberID)) {
+            // One record per event on the single-partition ticker log: its offset is the item's position everywhere.
+            let message = KafkaOutgoingMessage(
+                topic: NewsTopics.tickerAlerts.name, key: Array(enriched.story.storyId.utf8), value: Array(try JSONEncoder.newsAlert.encode(item)),
+                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "ticker-item/1")])
+            _ = try await RetryingSend.send(message, with: producer, logger: logger)
+        }
         try await database.recordFanout(plan)
         logger.info("event fanned out", metadata: [
             "event.id": "\(enriched.event.id)", "story.id": "\(enriched.story.storyId)",

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NewsAlertHTTP
 import NIOCore
@@ -11,6 +12,7 @@ public enum HTTPServer {
     ) -> some ApplicationProtocol {
         Application(
             router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(autoPing: .disabled))),
             configuration: .init(address: .hostname(host, port: port), serverName: "newsalert"),
             onServerRunning: { channel in
                 let address = channel.localAddress

@@ -15,6 +15,7 @@ public struct NewsAlertNode: Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case enrich, fanout
         case deliverWebhook = "deliver-webhook"
+        case ticker
     }
 
     public struct Options: Sendable {
@@ -38,6 +39,11 @@ public struct NewsAlertNode: Sendable {
         public var webhook = WebhookSender.Configuration()
         /// CIDRs and host names webhooks may reach despite the SSRF guard (e.g. 127.0.0.1/32 on premises).
         public var webhookAllowlist: [String] = []
+        /// Items the ticker keeps for resuming clients, and how far one client may fall behind before it is dropped.
+        public var tickerWindow = 10_000
+        public var tickerClientBuffer = 1_000
+        /// Browser origins allowed to open the ticker besides the server's own.
+        public var tickerAllowedOrigins: Set<String> = []
 
         public init() {}
     }
@@ -89,8 +95,15 @@ public struct NewsAlertNode: Sendable {
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
+        var ticker: TickerRoutes?
+        if options.roles.contains(.ticker) {
+            let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)
+            services.append(try TickerFeed(kafka: kafka, hub: hub, logger: logger))
+            ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins)
+        }
         let router = try NewsAlertRouter.make(
-            database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy), logger: logger)
+            database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
+            ticker: ticker, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
     }

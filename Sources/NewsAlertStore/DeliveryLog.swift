@@ -93,7 +93,8 @@ extension AppDatabase {
         let now = Date()
         try await writer.write { db in
             for alert in plan.immediate {
-                try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
+                // The ticker has no receiver to acknowledge: an item is delivered once it is on the ticker log.
+                try Self.insertDelivery(alert, state: alert.channel == .ticker ? .delivered : .queued, reason: nil, now: now, db)
                 try db.execute(sql: """
                     INSERT INTO story_delivery (story_id, channel_id, subscriber_id, channel, last_event_id) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(story_id, channel_id) DO UPDATE SET last_event_id = excluded.last_event_id

@@ -51,6 +51,33 @@ struct DeliverCommand: AsyncParsableCommand {
     }
 }
 
+/// `newsalert ingest`: the newsroom API and console alone (every role also serves them).
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Run the newsroom API: POST /v1/events → news.events, plus subscriber management and the console.")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.run(roles: [], label: "ingest")
+    }
+}
+
+/// `newsalert ticker`: the live WebSocket ticker (`GET /v1/ticker`) fed from alerts.ticker.
+struct TickerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ticker",
+        abstract: "Run the live ticker: alerts.ticker → WebSocket clients on GET /v1/ticker, with resume and gap frames.",
+        discussion: "Each ticker process reads the whole retained ticker log with a group of its own, so any number can run side by side.")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.run(roles: [.ticker], label: "ticker")
+    }
+}
+
 /// Options shared by `serve` and the role commands.
 struct NodeOptions: ParsableArguments {
     @OptionGroup var kafka: KafkaOptions
@@ -66,6 +93,9 @@ struct NodeOptions: ParsableArguments {
     var retryDelays: String?
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
     @Option(help: "Consumer group of the fan-out role.") var fanoutGroup: String = "newsalert-fanout"
+    @Option(help: "Ticker items kept for clients that resume.") var tickerWindow: Int = 10_000
+    @Option(help: "Frames one ticker client may fall behind before it is disconnected.") var tickerClientBuffer: Int = 1_000
+    @Option(help: "Comma-separated browser origins allowed to open the ticker, besides this server's own.") var tickerOrigins: String = ""
 
     func run(roles: Set<NewsAlertNode.Role>, label: String) async throws {
         CommandLogging.bootstrap()
@@ -84,6 +114,9 @@ struct NodeOptions: ParsableArguments {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
         options.fanout.groupID = fanoutGroup
+        options.tickerWindow = tickerWindow
+        options.tickerClientBuffer = tickerClientBuffer
+        options.tickerAllowedOrigins = Set(tickerOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         if let retryDelays {
             let delays = try retryDelays.split(separator: ",").map { text -> Duration in
                 guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {

@@ -259,6 +259,13 @@ final class RDKafkaClient: @unchecked Sendable {
         return KafkaClusterMetadata(brokers: brokers, topics: topics)
     }
 
+    /// The cluster id the brokers report (after a metadata round trip), or nil if none answered in time.
+    func clusterID(timeoutMilliseconds: Int32) -> String? {
+        guard let pointer = rd_kafka_clusterid(handle, timeoutMilliseconds) else { return nil }
+        defer { rd_kafka_mem_free(handle, pointer) }
+        return String(cString: pointer)
+    }
+
     // MARK: Admin
 
     /// Creates topics and waits for the controller's answer; per-topic failures come back by name.

@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NewsAlertCore
+
+/// `GET /v1/ticker`: the live ticker over WebSocket.
+///
+/// Query: `sections`, `regions`, `kinds` (comma-separated) for anonymous viewers; a subscriber token
+/// (`Authorization: Bearer nst_…` or `?token=`) for the items its subscriptions matched; `since` and `epoch` to resume;
+/// `backlog` (default 20, at most 500) for the latest items on a fresh connection. Browser clients must come from
+/// this server's own origin or one listed in `allowedOrigins`.
+public struct TickerRoutes: Sendable {
+    let hub: TickerHub
+    let allowedOrigins: Set<String>
+    let heartbeat: Duration
+
+    public init(hub: TickerHub, allowedOrigins: Set<String> = [], heartbeat: Duration = .seconds(15)) {
+        self.hub = hub
+        self.allowedOrigins = allowedOrigins
+        self.heartbeat = heartbeat
+    }
+
+    struct Subscription: Sendable {
+        var filter: TickerFilter
+        var since: Int64?
+        var epoch: String?
+        var backlog: Int
+    }
+
+    public func add(to router: Router<NewsAlertRequestContext>) {
+        router.ws("/v1/ticker") { request, context in
+            _ = try subscription(request, context)
+            return .upgrade([:])
+        } onUpgrade: { _, outbound, context in
+            let subscription = try subscription(context.request, context.requestContext)
+            let connection = hub.connect(filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog)
+            defer { hub.disconnect(connection.id) }
+            for frame in connection.initial { try await outbound.write(.text(frame.json)) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: heartbeat)
+                        try await outbound.write(.text(TickerFrame.heartbeat(position: hub.latestPosition, epoch: hub.epoch).json))
+                    }
+                }
+                for await frame in connection.live { try await outbound.write(.text(frame.json)) }
+                group.cancelAll()
+            }
+            if hub.disconnect(connection.id) {
+                try await outbound.close(.policyViolation, reason: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with since")
+            }
+        }
+    }
+
+    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) throws -> Subscription {
+        if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
+            throw APIError(.forbidden, code: "origin_not_allowed", message: "WebSocket connections from \(origin.prefix(100)) are not allowed")
+        }
+        let query = request.uri.queryParameters
+        var problems: [FieldProblem] = []
+        func names<Name: RawRepresentable & Hashable>(_ field: String, _: Name.Type) -> Set<Name> where Name.RawValue == String {
+            guard let text = query.get(field), !text.isEmpty else { return [] }
+            var names: Set<Name> = []
+            for part in text.split(separator: ",") {
+                if let name = Name(rawValue: String(part).trimmingCharacters(in: .whitespaces)) { names.insert(name) } else {
+                    problems.append(FieldProblem(field: field, problem: "'\(part.prefix(60))' is not a known value"))
+                }
+            }
+            return names
+        }
+        var filter = TickerFilter(sections: names("sections", NewsSection.self), regions: names("regions", NewsRegion.self), kinds: names("kinds", NewsKind.self))
+        if context.subscriberID != nil { filter.subscriberID = try context.requireSubscriber() }
+        let since = query.get("since").map { Int64($0) ?? -2 }
+        if let since, since < -1 { problems.append(FieldProblem(field: "since", problem: "must be a position (an integer ≥ -1)")) }
+        let backlog = query.get("backlog").map { Int($0) ?? -1 } ?? 20
+        if !(0...500).contains(backlog) { problems.append(FieldProblem(field: "backlog", problem: "must be an integer from 0 to 500")) }
+        if !problems.isEmpty { throw APIError.invalidFields(ValidationFailure(problems)) }
+        return Subscription(filter: filter, since: since, epoch: query.get("epoch"), backlog: backlog)
+    }
+
+    private func isAllowed(origin: String, host: String?) -> Bool {
+        if allowedOrigins.contains(origin) { return true }
+        guard let host else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertHTTP
+import ServiceLifecycle
+
+/// The ticker role's input: reads the whole retained `alerts.ticker` log with a consumer group of its own (so
+/// every ticker process serves every item to its own clients) and feeds the hub, each item at its offset.
+public final class TickerFeed: Service, Sendable {
+    private let consumer: KafkaConsumer
+    private let admin: KafkaAdmin
+    private let hub: TickerHub
+    private let logger: Logger
+
+    public init(kafka: KafkaConfiguration, hub: TickerHub, logger: Logger) throws {
+        var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-ticker-\(UUID().uuidString.lowercased())", topics: [NewsTopics.tickerAlerts.name])
+        configuration.offsetReset = .earliest
+        consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        self.hub = hub
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // Positions are offsets of this cluster's log: the cluster id is the epoch a resuming client must match.
+        hub.reset(epoch: try await admin.clusterID())
+        try await withGracefulShutdownHandler {
+            for try await record in consumer.records {
+                do {
+                    hub.publish(position: record.offset, item: try JSONDecoder.newsAlert.decode(TickerItem.self, from: Data(record.value)))
+                } catch {
+                    logger.error("ticker record skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
+                }
+            }
+        } onGracefulShutdown: { [consumer] in
+            Task { await consumer.close() }
+        }
+        await consumer.close()
+    }
+}
