@@ -145,6 +145,11 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "NewsAlertStoreTests",
+            dependencies: ["NewsAlertStore", "NewsAlertCore"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "NewsAlertCoreTests",
             dependencies: ["NewsAlertCore"],
             swiftSettings: strictSwift6

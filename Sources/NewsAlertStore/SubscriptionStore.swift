@@ -29,7 +29,7 @@ extension AppDatabase {
 
     /// Creates an active subscriber.
     public func createSubscriber(name: String, timeZone: String, budget: Budget) async throws -> Subscriber {
-        let subscriber = Subscriber(id: EntityID.make(EntityID.subscriberPrefix), name: name, timeZone: timeZone, budget: budget, changedAt: Date())
+        let subscriber = Subscriber(id: EntityID.make(EntityID.subscriberPrefix), name: name, timeZone: timeZone, budget: budget, changedAt: Date.storeNow)
         try await writer.write { db in
             try Self.save(subscriber, db)
             try Self.enqueue(.subscriber(subscriber), db)
@@ -55,7 +55,7 @@ extension AppDatabase {
             guard subscriber.status != status else { return subscriber }
             subscriber.status = status
             subscriber.version += 1
-            subscriber.changedAt = Date()
+            subscriber.changedAt = Date.storeNow
             try Self.save(subscriber, db)
             try Self.enqueue(.subscriber(subscriber), db)
             // Each subscription record carries its subscriber's zone; re-publishing is not needed for a status change.
@@ -71,7 +71,7 @@ extension AppDatabase {
             guard try Self.fetchSubscriber(id: subscriberID, db) != nil else { throw SubscriptionStoreError.notFound }
             try db.execute(
                 sql: "INSERT INTO subscriber_token (id, subscriber_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [id, subscriberID, Self.hash(token), Date()])
+                arguments: [id, subscriberID, Self.hash(token), Date.storeNow])
         }
         return IssuedSubscriberToken(id: id, subscriberID: subscriberID, token: token)
     }
@@ -101,7 +101,7 @@ extension AppDatabase {
 
     /// Adds a channel; a second channel with the same kind and target is refused.
     public func createChannel(subscriberID: String, kind: DeliveryChannel.Kind, target: String, secrets: [String]) async throws -> DeliveryChannel {
-        let channel = DeliveryChannel(id: EntityID.make(EntityID.channelPrefix), subscriberID: subscriberID, kind: kind, target: target, secrets: secrets, changedAt: Date())
+        let channel = DeliveryChannel(id: EntityID.make(EntityID.channelPrefix), subscriberID: subscriberID, kind: kind, target: target, secrets: secrets, changedAt: Date.storeNow)
         return try await writer.write { db in
             guard try Self.fetchSubscriber(id: subscriberID, db) != nil else { throw SubscriptionStoreError.notFound }
             if let existing = try String.fetchOne(
@@ -120,7 +120,7 @@ extension AppDatabase {
             guard var channel = try Self.fetchChannel(id: id, db), channel.subscriberID == subscriberID else { throw SubscriptionStoreError.notFound }
             change(&channel)
             channel.version += 1
-            channel.changedAt = Date()
+            channel.changedAt = Date.storeNow
             try Self.save(channel, db)
             try Self.enqueue(.channel(channel), db)
             return channel
@@ -128,11 +128,23 @@ extension AppDatabase {
     }
 
     /// Deletes one of `subscriberID`'s channels; false if there is no such channel.
+    /// Rules that named the channel stop naming it (and are published again); a rule left with no channel of its
+    /// own delivers to all of the subscriber's channels, as a rule that never named one does.
     public func deleteChannel(id: String, subscriberID: String) async throws -> Bool {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM channel WHERE id = ? AND subscriber_id = ?", arguments: [id, subscriberID])
             guard db.changesCount > 0 else { return false }
             try Self.enqueue(.deleted(id: id), db)
+            guard let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { return true }
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM subscription WHERE subscriber_id = ?", arguments: [subscriberID])
+            for var subscription in try rows.map(Self.subscription(from:)) where subscription.rule.channels?.contains(id) == true {
+                let remaining = subscription.rule.channels?.filter { $0 != id } ?? []
+                subscription.rule.channels = remaining.isEmpty ? nil : remaining
+                subscription.version += 1
+                subscription.changedAt = Date.storeNow
+                try Self.save(subscription, db)
+                try Self.enqueue(.subscription(subscription, subscriberTimeZone: subscriber.timeZone), db)
+            }
             return true
         }
     }
@@ -153,7 +165,7 @@ extension AppDatabase {
     }
 
     public func createSubscription(subscriberID: String, name: String?, rule: SubscriptionRule) async throws -> Subscription {
-        let subscription = Subscription(id: EntityID.make(EntityID.subscriptionPrefix), subscriberID: subscriberID, name: name, rule: rule, changedAt: Date())
+        let subscription = Subscription(id: EntityID.make(EntityID.subscriptionPrefix), subscriberID: subscriberID, name: name, rule: rule, changedAt: Date.storeNow)
         return try await writer.write { db in
             guard let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { throw SubscriptionStoreError.notFound }
             try Self.save(subscription, db)
@@ -169,7 +181,7 @@ extension AppDatabase {
                   let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { throw SubscriptionStoreError.notFound }
             change(&subscription)
             subscription.version += 1
-            subscription.changedAt = Date()
+            subscription.changedAt = Date.storeNow
             try Self.save(subscription, db)
             try Self.enqueue(.subscription(subscription, subscriberTimeZone: subscriber.timeZone), db)
             return subscription
@@ -338,5 +350,12 @@ extension AppDatabase {
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64URLEncoded
+    }
+}
+
+extension Date {
+    /// Now, to the millisecond: what SQLite and the JSON records keep, so a stored value reads back equal.
+    static var storeNow: Date {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 }

@@ -32,7 +32,8 @@ from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, SEED_ARTICLE, 
 SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
 CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
                      "deadletter.schema.json", "error.schema.json", "subscription-rule.schema.json",
-                     "subscription-change.schema.json", "alert.schema.json"]
+                     "subscription-change.schema.json", "subscriber-change.schema.json", "channel-change.schema.json",
+                     "alert.schema.json"]
 # The fields a client may not send: the server owns them.
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
 SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
@@ -659,11 +660,22 @@ def test_rule_names_are_the_publication_vocabulary_in_any_case():
         assert not pattern.search(names[0] + "x") and not pattern.search("x" + names[0]), definition
 
 
-# --- subscription-change.schema.json -----------------------------------------------------------
+# --- subscriptions.changelog: subscription-, subscriber- and channel-change.schema.json ---------
+#
+# The compacted topic carries three kinds of records, told apart by the key's prefix and the value's
+# `entity`: subscribers (`sbr_`), delivery channels (`chn_`) and subscriptions (`sub_`). Members
+# without a value (a subscription's `name`, a channel's `disabled_reason`, a budget's caps) are left
+# out by the Swift encoder; readers accept them as null too.
+
+CHANGELOG_SCHEMAS = {"subscriber": "subscriber-change.schema.json", "channel": "channel-change.schema.json",
+                     "subscription": "subscription-change.schema.json"}
+CHANGELOG_ID_PREFIXES = {"subscriber": "sbr_", "channel": "chn_", "subscription": "sub_"}
 
 SUBSCRIPTION_CHANGE = {
+    "entity": "subscription",
     "subscription_id": "sub_01jyh0000000000000000001",
-    "subscriber_id": "subscriber_beirut_desk",
+    "subscriber_id": "sbr_beirutdesk000000001",
+    "name": "South Lebanon, urgent",
     "version": 3,
     "status": "active",
     "rule": {"regions": ["MENA"], "max_urgency": 3},
@@ -678,6 +690,10 @@ SUBSCRIPTION_CHANGE = {
     pytest.param({**SUBSCRIPTION_CHANGE, "status": "disabled", "rule": {"all": True}, "subscriber_time_zone": "UTC",
                   "changed_at": "2025-06-24T21:30:00.250+03:00"}, id="disabled-all"),
     pytest.param({**SUBSCRIPTION_CHANGE, "subscriber_time_zone": "America/Argentina/Buenos_Aires"}, id="deep-zone"),
+    pytest.param(mutate(SUBSCRIPTION_CHANGE, name=...), id="no-name"),
+    pytest.param({**SUBSCRIPTION_CHANGE, "name": None}, id="null-name"),
+    pytest.param({**SUBSCRIPTION_CHANGE, "name": "عاجل: جنوب لبنان", "rule": {**DIGEST_RULE, "channels": ["chn_x-y_z"]}},
+                 id="arabic-name-with-channels"),
 ])
 def test_valid_subscription_changes(record):
     assert errors("subscription-change.schema.json", record) == []
@@ -685,12 +701,24 @@ def test_valid_subscription_changes(record):
 
 @pytest.mark.parametrize("case, record", [
     ("tombstone value", None),
+    ("missing entity", mutate(SUBSCRIPTION_CHANGE, entity=...)),
+    ("entity of a channel", mutate(SUBSCRIPTION_CHANGE, entity="channel")),
+    ("entity in capitals", mutate(SUBSCRIPTION_CHANGE, entity="Subscription")),
     ("missing subscription_id", mutate(SUBSCRIPTION_CHANGE, subscription_id=...)),
     ("missing subscriber_id", mutate(SUBSCRIPTION_CHANGE, subscriber_id=...)),
     ("missing version", mutate(SUBSCRIPTION_CHANGE, version=...)),
+    ("missing status", mutate(SUBSCRIPTION_CHANGE, status=...)),
     ("missing rule", mutate(SUBSCRIPTION_CHANGE, rule=...)),
     ("missing time zone", mutate(SUBSCRIPTION_CHANGE, subscriber_time_zone=...)),
     ("missing changed_at", mutate(SUBSCRIPTION_CHANGE, changed_at=...)),
+    ("subscription_id of a channel", mutate(SUBSCRIPTION_CHANGE, subscription_id="chn_01jyh0000000000000000001")),
+    ("subscription_id without prefix", mutate(SUBSCRIPTION_CHANGE, subscription_id="01jyh0000000000000000001")),
+    ("bare prefix", mutate(SUBSCRIPTION_CHANGE, subscription_id="sub_")),
+    ("subscriber_id without prefix", mutate(SUBSCRIPTION_CHANGE, subscriber_id="subscriber_beirut_desk")),
+    ("subscriber_id with spaces", mutate(SUBSCRIPTION_CHANGE, subscriber_id="sbr_beirut desk")),
+    ("empty name", mutate(SUBSCRIPTION_CHANGE, name="")),
+    ("name of 201 characters", mutate(SUBSCRIPTION_CHANGE, name="x" * 201)),
+    ("name as a number", mutate(SUBSCRIPTION_CHANGE, name=7)),
     ("version 0", mutate(SUBSCRIPTION_CHANGE, version=0)),
     ("version as text", mutate(SUBSCRIPTION_CHANGE, version="3")),
     ("unknown status", mutate(SUBSCRIPTION_CHANGE, status="deleted")),
@@ -711,7 +739,221 @@ def test_subscription_change_embeds_the_rule_schema():
     change, rule = load_schema("subscription-change.schema.json"), load_schema("subscription-rule.schema.json")
     resolved = schema_registry().resolver(base_uri=change["$id"]).lookup(change["properties"]["rule"]["$ref"])
     assert resolved.contents == rule
-    assert set(change["required"]) == set(change["properties"])
+    # Every member is always written except the optional name.
+    assert set(change["required"]) == set(change["properties"]) - {"name"}
+
+
+SUBSCRIBER_CHANGE = {
+    "entity": "subscriber",
+    "subscriber_id": "sbr_beirutdesk000000001",
+    "name": "Beirut desk",
+    "time_zone": "Asia/Beirut",
+    "status": "active",
+    "budget": {"per_hour": 5, "per_day": 40, "flash_exceeds_budget": True},
+    "version": 1,
+    "changed_at": "2025-06-24T18:30:00.125Z",
+}
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(SUBSCRIBER_CHANGE, id="with-budget"),
+    pytest.param({**SUBSCRIBER_CHANGE, "budget": {"flash_exceeds_budget": True}, "time_zone": "UTC"}, id="unlimited"),
+    pytest.param({**SUBSCRIBER_CHANGE, "budget": {"per_hour": None, "per_day": None, "flash_exceeds_budget": True}},
+                 id="null-caps"),
+    pytest.param({**SUBSCRIBER_CHANGE, "budget": {"per_hour": 0, "flash_exceeds_budget": True}}, id="only-flashes"),
+    pytest.param({**SUBSCRIBER_CHANGE, "budget": {"per_day": 3, "flash_exceeds_budget": False}}, id="strict-daily"),
+    pytest.param({**SUBSCRIBER_CHANGE, "status": "disabled", "version": 7, "changed_at": "2025-06-24T21:30:00+03:00"},
+                 id="disabled"),
+    pytest.param({**SUBSCRIBER_CHANGE, "time_zone": "America/Argentina/Buenos_Aires", "name": "x" * 200}, id="limits"),
+])
+def test_valid_subscriber_changes(record):
+    assert errors("subscriber-change.schema.json", record) == []
+
+
+def budget_changed(**changes) -> dict:
+    return {**SUBSCRIBER_CHANGE, "budget": mutate(SUBSCRIBER_CHANGE["budget"], **changes)}
+
+
+@pytest.mark.parametrize("case, record", [
+    ("tombstone value", None),
+    ("missing entity", mutate(SUBSCRIBER_CHANGE, entity=...)),
+    ("entity of a subscription", mutate(SUBSCRIBER_CHANGE, entity="subscription")),
+    ("missing subscriber_id", mutate(SUBSCRIBER_CHANGE, subscriber_id=...)),
+    ("missing name", mutate(SUBSCRIBER_CHANGE, name=...)),
+    ("missing time zone", mutate(SUBSCRIBER_CHANGE, time_zone=...)),
+    ("missing status", mutate(SUBSCRIBER_CHANGE, status=...)),
+    ("missing budget", mutate(SUBSCRIBER_CHANGE, budget=...)),
+    ("missing version", mutate(SUBSCRIBER_CHANGE, version=...)),
+    ("missing changed_at", mutate(SUBSCRIBER_CHANGE, changed_at=...)),
+    ("subscriber_id of a subscription", mutate(SUBSCRIBER_CHANGE, subscriber_id="sub_beirutdesk000000001")),
+    ("subscriber_id without prefix", mutate(SUBSCRIBER_CHANGE, subscriber_id="beirutdesk000000001")),
+    ("subscriber_id of 69 characters", mutate(SUBSCRIBER_CHANGE, subscriber_id="sbr_" + "x" * 65)),
+    ("null name", mutate(SUBSCRIBER_CHANGE, name=None)),
+    ("empty name", mutate(SUBSCRIBER_CHANGE, name="")),
+    ("name of 201 characters", mutate(SUBSCRIBER_CHANGE, name="x" * 201)),
+    ("time zone offset", mutate(SUBSCRIBER_CHANGE, time_zone="+03:00")),
+    ("time zone with spaces", mutate(SUBSCRIBER_CHANGE, time_zone="Asia / Beirut")),
+    ("null time zone", mutate(SUBSCRIBER_CHANGE, time_zone=None)),
+    ("unknown status", mutate(SUBSCRIBER_CHANGE, status="deleted")),
+    ("version 0", mutate(SUBSCRIBER_CHANGE, version=0)),
+    ("version as text", mutate(SUBSCRIBER_CHANGE, version="1")),
+    ("changed_at not a date", mutate(SUBSCRIBER_CHANGE, changed_at="2025-06-24 18:30")),
+    ("null budget", mutate(SUBSCRIBER_CHANGE, budget=None)),
+    ("budget without flash_exceeds_budget", budget_changed(flash_exceeds_budget=...)),
+    ("negative per_hour", budget_changed(per_hour=-1)),
+    ("per_day as text", budget_changed(per_day="40")),
+    ("fractional per_hour", budget_changed(per_hour=2.5)),
+    ("flash_exceeds_budget as text", budget_changed(flash_exceeds_budget="yes")),
+    ("unknown budget field", budget_changed(per_week=100)),
+    ("unknown property", mutate(SUBSCRIBER_CHANGE, email="desk@example.com")),
+])
+def test_invalid_subscriber_changes(case, record):
+    assert errors("subscriber-change.schema.json", record), f"{case} was accepted"
+
+
+WEBHOOK_CHANNEL_CHANGE = {
+    "entity": "channel",
+    "channel_id": "chn_beirutdeskwebhook01",
+    "subscriber_id": "sbr_beirutdesk000000001",
+    "kind": "webhook",
+    "target": "https://desk.example.org/hooks/newsalert",
+    "secrets": ["whsec_eJ48x1W9JZMXpxrCVn1TcW55PA9wIRaFmCs0YVc6feI="],
+    "status": "active",
+    "version": 1,
+    "changed_at": "2025-06-24T18:30:00Z",
+}
+EMAIL_CHANNEL_CHANGE = {**WEBHOOK_CHANNEL_CHANGE, "channel_id": "chn_beirutdeskemail0001", "kind": "email",
+                        "target": "desk@example.org", "secrets": []}
+TICKER_CHANNEL_CHANGE = {**WEBHOOK_CHANNEL_CHANGE, "channel_id": "chn_beirutdeskticker001", "kind": "ticker",
+                         "target": "", "secrets": []}
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(WEBHOOK_CHANNEL_CHANGE, id="webhook"),
+    pytest.param({**WEBHOOK_CHANNEL_CHANGE, "version": 2, "secrets": ["whsec_" + "B" * 43 + "=", WEBHOOK_CHANNEL_CHANGE["secrets"][0]]},
+                 id="webhook-during-rotation"),
+    pytest.param({**WEBHOOK_CHANNEL_CHANGE, "status": "disabled", "disabled_reason": "endpoint answered 410 Gone", "version": 4},
+                 id="webhook-disabled"),
+    pytest.param({**WEBHOOK_CHANNEL_CHANGE, "disabled_reason": None}, id="null-disabled-reason"),
+    pytest.param({**WEBHOOK_CHANNEL_CHANGE, "target": "http://203.0.113.7:8080/hook?desk=beirut"}, id="webhook-ip-port-query"),
+    pytest.param({**WEBHOOK_CHANNEL_CHANGE, "secrets": ["whsec_AbC-_xyz0123456789AbC-_xyz0123456789abcd"]}, id="url-safe-secret"),
+    pytest.param(EMAIL_CHANNEL_CHANGE, id="email"),
+    pytest.param({**EMAIL_CHANNEL_CHANGE, "target": "night.desk+alerts@mail.example.co.uk"}, id="email-plus-subdomain"),
+    pytest.param(TICKER_CHANNEL_CHANGE, id="ticker"),
+])
+def test_valid_channel_changes(record):
+    assert errors("channel-change.schema.json", record) == []
+
+
+@pytest.mark.parametrize("case, record", [
+    ("tombstone value", None),
+    ("missing entity", mutate(WEBHOOK_CHANNEL_CHANGE, entity=...)),
+    ("entity of a subscriber", mutate(WEBHOOK_CHANNEL_CHANGE, entity="subscriber")),
+    ("missing channel_id", mutate(WEBHOOK_CHANNEL_CHANGE, channel_id=...)),
+    ("missing subscriber_id", mutate(WEBHOOK_CHANNEL_CHANGE, subscriber_id=...)),
+    ("missing kind", mutate(WEBHOOK_CHANNEL_CHANGE, kind=...)),
+    ("missing target", mutate(WEBHOOK_CHANNEL_CHANGE, target=...)),
+    ("missing secrets", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=...)),
+    ("missing status", mutate(WEBHOOK_CHANNEL_CHANGE, status=...)),
+    ("missing version", mutate(WEBHOOK_CHANNEL_CHANGE, version=...)),
+    ("missing changed_at", mutate(WEBHOOK_CHANNEL_CHANGE, changed_at=...)),
+    ("channel_id of a subscription", mutate(WEBHOOK_CHANNEL_CHANGE, channel_id="sub_beirutdeskwebhook01")),
+    ("channel_id without prefix", mutate(WEBHOOK_CHANNEL_CHANGE, channel_id="beirutdeskwebhook01")),
+    ("subscriber_id without prefix", mutate(WEBHOOK_CHANNEL_CHANGE, subscriber_id="subscriber_beirut_desk")),
+    ("kind sms", mutate(WEBHOOK_CHANNEL_CHANGE, kind="sms")),
+    ("kind in capitals", mutate(WEBHOOK_CHANNEL_CHANGE, kind="Webhook")),
+    ("unknown status", mutate(WEBHOOK_CHANNEL_CHANGE, status="gone")),
+    ("empty disabled_reason", mutate(WEBHOOK_CHANNEL_CHANGE, status="disabled", disabled_reason="")),
+    ("version 0", mutate(WEBHOOK_CHANNEL_CHANGE, version=0)),
+    ("changed_at not a date", mutate(WEBHOOK_CHANNEL_CHANGE, changed_at="now")),
+    ("secrets not a list", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=WEBHOOK_CHANNEL_CHANGE["secrets"][0])),
+    ("secret without prefix", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=["eJ48x1W9JZMXpxrCVn1TcW55PA9wIRaFmCs0YVc6feI="])),
+    ("secret hint instead of secret", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=["whsec_eJ48…"])),
+    ("repeated secret", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=WEBHOOK_CHANNEL_CHANGE["secrets"] * 2)),
+    ("webhook without secrets", mutate(WEBHOOK_CHANNEL_CHANGE, secrets=[])),
+    ("webhook to a relative URL", mutate(WEBHOOK_CHANNEL_CHANGE, target="/hooks/newsalert")),
+    ("webhook over ftp", mutate(WEBHOOK_CHANNEL_CHANGE, target="ftp://desk.example.org/hooks")),
+    ("webhook without target", mutate(WEBHOOK_CHANNEL_CHANGE, target="")),
+    ("webhook URL of 2049 characters", mutate(WEBHOOK_CHANNEL_CHANGE, target="https://desk.example.org/" + "x" * 2025)),
+    ("email with secrets", mutate(EMAIL_CHANNEL_CHANGE, secrets=WEBHOOK_CHANNEL_CHANGE["secrets"])),
+    ("email without @", mutate(EMAIL_CHANNEL_CHANGE, target="desk.example.org")),
+    ("email with spaces", mutate(EMAIL_CHANNEL_CHANGE, target="night desk@example.org")),
+    ("email without target", mutate(EMAIL_CHANNEL_CHANGE, target="")),
+    ("ticker with a target", mutate(TICKER_CHANNEL_CHANGE, target="https://desk.example.org/ticker")),
+    ("ticker with secrets", mutate(TICKER_CHANNEL_CHANGE, secrets=WEBHOOK_CHANNEL_CHANGE["secrets"])),
+    ("API view instead of record", {**mutate(WEBHOOK_CHANNEL_CHANGE, channel_id=..., secrets=...),
+                                    "id": WEBHOOK_CHANNEL_CHANGE["channel_id"], "secret_hints": ["whsec_eJ48…"]}),
+    ("unknown property", mutate(WEBHOOK_CHANNEL_CHANGE, secret=WEBHOOK_CHANNEL_CHANGE["secrets"][0])),
+])
+def test_invalid_channel_changes(case, record):
+    assert errors("channel-change.schema.json", record), f"{case} was accepted"
+
+
+CHANGELOG_EXAMPLES = {"subscriber": SUBSCRIBER_CHANGE, "channel": WEBHOOK_CHANNEL_CHANGE, "subscription": SUBSCRIPTION_CHANGE}
+
+
+@pytest.mark.parametrize("entity", CHANGELOG_SCHEMAS)
+def test_changelog_schemas_are_told_apart_by_entity(entity):
+    """Each changelog schema has its `entity` constant, its own id property with the key's prefix, and
+    accepts no record of another entity (so `entity` alone picks the schema, as `oneOf` needs)."""
+    schema = load_schema(CHANGELOG_SCHEMAS[entity])
+    assert schema["properties"]["entity"]["const"] == entity
+    assert "entity" in schema["required"] and schema["additionalProperties"] is False
+    id_property = f"{entity}_id"
+    assert id_property in schema["required"], f"{entity}: the record key's property {id_property} must be required"
+    pattern = re.compile(schema["properties"][id_property]["pattern"])
+    for other, prefix in CHANGELOG_ID_PREFIXES.items():
+        assert bool(pattern.search(prefix + "abc123")) == (other == entity), f"{entity}: {id_property} vs prefix {prefix}"
+    for other, example in CHANGELOG_EXAMPLES.items():
+        assert bool(errors(CHANGELOG_SCHEMAS[entity], example)) == (other != entity), f"{entity} schema on a {other} record"
+
+
+# The changelog records and the Swift types they are encoded from (the record adds `entity`; a
+# subscription's record adds `subscriber_time_zone`).
+CHANGELOG_SWIFT_TYPES = [
+    ("subscriber-change.schema.json", "#", "Subscriptions/Subscriber.swift", "Subscriber", {"entity"}),
+    ("subscriber-change.schema.json", "#/$defs/Budget", "Matching/Budget.swift", "Budget", set()),
+    ("channel-change.schema.json", "#", "Subscriptions/DeliveryChannel.swift", "DeliveryChannel", {"entity"}),
+    ("subscription-change.schema.json", "#", "Subscriptions/Subscription.swift", "Subscription",
+     {"entity", "subscriber_time_zone"}),
+]
+
+
+@pytest.mark.parametrize("file, pointer, swift_file, type_name, added", CHANGELOG_SWIFT_TYPES,
+                         ids=[f"{row[0]}{row[1][1:]}" for row in CHANGELOG_SWIFT_TYPES])
+def test_changelog_schemas_match_the_swift_coding_keys(file, pointer, swift_file, type_name, added):
+    path = SWIFT_CORE_DIR / swift_file
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
+    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
+    schema = load_schema(file) if pointer == "#" else resolve_pointer(load_schema(file), pointer)
+    assert set(schema["properties"]) == set(fields) | added, f"{type_name}: properties differ from the Swift coding keys"
+    # Non-optional Swift properties are always encoded: required. Optional ones are left out when nil.
+    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional} | added, type_name
+    assert schema["additionalProperties"] is False, type_name
+    for key, optional in fields.items():
+        if optional:
+            types = schema["properties"][key].get("type")
+            assert isinstance(types, list) and "null" in types, f"{type_name}.{key} is optional: the schema should accept null"
+
+
+def test_changelog_statuses_and_kinds_match_the_swift_model():
+    sources = {name: SWIFT_CORE_DIR / "Subscriptions" / f"{name}.swift" for name in ("Subscriber", "DeliveryChannel", "Subscription")}
+    if not all(path.is_file() for path in sources.values()):
+        pytest.skip("the Swift subscription model was not found")
+    text = {name: path.read_text(encoding="utf-8") for name, path in sources.items()}
+    def cases(name, enum):
+        body = swift_declaration_body(text[name], "struct", name)
+        return list(swift_cases(swift_declaration_body(body, "enum", enum)).values())
+    assert cases("Subscriber", "Status") == enums(load_schema("subscriber-change.schema.json")["properties"]["status"])
+    channel = load_schema("channel-change.schema.json")["properties"]
+    assert cases("DeliveryChannel", "Status") == enums(channel["status"])
+    assert cases("DeliveryChannel", "Kind") == enums(channel["kind"])
+    assert cases("Subscription", "Status") == enums(load_schema("subscription-change.schema.json")["properties"]["status"])
+    entity_ids = re.findall(r'static let (\w+)Prefix = "(\w+)"',
+                            (SWIFT_CORE_DIR / "Subscriptions" / "EntityID.swift").read_text(encoding="utf-8"))
+    assert dict(entity_ids) == CHANGELOG_ID_PREFIXES
 
 
 # --- alert.schema.json -------------------------------------------------------------------------
@@ -1124,7 +1366,8 @@ def test_asyncapi_references_resolve_and_schema_files_exist():
             assert path.is_file(), f"asyncapi.yaml references {ref}, which does not exist"
             files.add(path.name)
     assert {"news-event.schema.json", "news-enriched.schema.json", "deadletter.schema.json",
-            "subscription-change.schema.json", "alert.schema.json"} <= files
+            "subscription-change.schema.json", "subscriber-change.schema.json", "channel-change.schema.json",
+            "alert.schema.json"} <= files
 
 
 def test_asyncapi_placeholders_name_their_future_schema_file():
@@ -1133,6 +1376,8 @@ def test_asyncapi_placeholders_name_their_future_schema_file():
     for name, message in messages.items():
         payload = message["payload"]
         if "$ref" in payload or payload.get("type") == "null":
+            continue
+        if payload.get("oneOf") and all("$ref" in option for option in payload["oneOf"]):
             continue
         mentioned = re.search(r"schemas/([\w.-]+\.schema\.json)", payload.get("description", ""))
         assert mentioned, f"{name}: a placeholder payload should name its future schema file"
@@ -1150,3 +1395,39 @@ def test_asyncapi_topics_match_the_swift_topic_table():
         found[name] = (int(partitions), int(days.group(1)) * DAY_MS if days else None, [cleanup])
     assert found, f"could not read the topic table in {topics_path} (did its layout change?)"
     assert found == TOPICS
+
+
+def changelog_messages() -> dict:
+    """The messages of the subscriptions.changelog channel, resolved, by their name in the channel."""
+    document = load_schema("asyncapi.yaml")
+    channel = next(channel for channel in document["channels"].values() if channel["address"] == "subscriptions.changelog")
+    return {name: resolve_pointer(document, message["$ref"]) if "$ref" in message else message
+            for name, message in channel["messages"].items()}
+
+
+def test_asyncapi_changelog_values_are_one_of_the_three_change_schemas():
+    messages = list(changelog_messages().values())
+    tombstones = [message for message in messages if message["payload"].get("type") == "null"]
+    values = [message for message in messages if message["payload"].get("type") != "null"]
+    assert len(tombstones) == 1 and len(values) == 1, "one message for values, one for tombstones"
+    payload = values[0]["payload"]
+    refs = sorted(option["$ref"] for option in payload["oneOf"])
+    assert refs == sorted(f"./{name}" for name in CHANGELOG_SCHEMAS.values())
+    # The payload, resolved like the files' own references: every example record is exactly one of the three.
+    anchor = {"$schema": JSON_SCHEMA_DIALECT, "$id": load_schema("subscription-change.schema.json")["$id"].rsplit("/", 1)[0] + "/asyncapi.yaml",
+              "oneOf": payload["oneOf"]}
+    check = Draft202012Validator(anchor, registry=schema_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for entity, example in CHANGELOG_EXAMPLES.items():
+        assert list(check.iter_errors(example)) == [], entity
+        assert list(check.iter_errors({**example, "entity": "nothing"})), entity
+    assert list(check.iter_errors(None)), "a tombstone is not a value"
+
+
+def test_asyncapi_changelog_keys_name_the_entity_by_prefix():
+    for name, message in changelog_messages().items():
+        key = message["bindings"]["kafka"]["key"]
+        pattern = re.compile(key["pattern"])
+        for prefix in CHANGELOG_ID_PREFIXES.values():
+            assert pattern.search(prefix + "01jyh0000000000000000001"), f"{name}: key {prefix}… refused"
+        for wrong in ("evt_01jyh0000000000000000001", "story-evt_x", "subscriber_beirut_desk", "sub_", ""):
+            assert not pattern.search(wrong), f"{name}: key {wrong!r} accepted"

@@ -12,6 +12,12 @@ public struct Alert: Codable, Sendable, Hashable {
         public var sequence: Int
         public var updateOf: String?
 
+        public init(storyID: String, sequence: Int, updateOf: String?) {
+            self.storyID = storyID
+            self.sequence = sequence
+            self.updateOf = updateOf
+        }
+
         enum CodingKeys: String, CodingKey {
             case storyID = "story_id"
             case sequence
@@ -44,6 +50,12 @@ public struct Alert: Codable, Sendable, Hashable {
         public var subscriptionID: String
         public var clause: RuleClause
         public var value: String
+
+        public init(subscriptionID: String, clause: RuleClause, value: String) {
+            self.subscriptionID = subscriptionID
+            self.clause = clause
+            self.value = value
+        }
 
         enum CodingKeys: String, CodingKey {
             case subscriptionID = "subscription_id"

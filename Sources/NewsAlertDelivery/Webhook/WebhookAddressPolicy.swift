@@ -57,7 +57,8 @@ public struct WebhookAddressPolicy: Sendable {
             addresses = [literal]
         } else {
             do {
-                addresses = try await resolver.resolve(host: parts.host)
+                // Resolve the name the way DNS sees it; the connection is pinned to the answer anyway.
+                addresses = try await resolver.resolve(host: Self.normalizedHost(parts.host))
             } catch let error as HostResolutionError {
                 throw .unresolvable(host: parts.host, reason: error.reason)
             } catch {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import NIOSSL
 
 /// The HTTP clients of a ``WebhookSender``, one per checked host and address.
 ///
@@ -13,72 +14,75 @@ actor WebhookClientPool {
         var address: IPAddress
     }
 
-    private final class Entry {
+    private struct Entry: Sendable {
         let client: HTTPClient
-        var leases = 0
+        var leases: Int
         var retired = false
         var lastUsed: ContinuousClock.Instant
-
-        init(client: HTTPClient, now: ContinuousClock.Instant) {
-            self.client = client
-            self.lastUsed = now
-        }
     }
 
     private let eventLoopGroup: any EventLoopGroup
     private let timeout: TimeAmount
+    private let tlsConfiguration: TLSConfiguration?
     private let maximumIdleClients: Int
     private var entries: [Key: Entry] = [:]
     private var isShutDown = false
 
-    init(eventLoopGroup: any EventLoopGroup, timeout: TimeAmount, maximumIdleClients: Int) {
+    init(eventLoopGroup: any EventLoopGroup, timeout: TimeAmount, tlsConfiguration: TLSConfiguration?, maximumIdleClients: Int) {
         self.eventLoopGroup = eventLoopGroup
         self.timeout = timeout
+        self.tlsConfiguration = tlsConfiguration
         self.maximumIdleClients = maximumIdleClients
     }
 
-    /// The number of clients currently cached.
-    var count: Int { entries.count }
+    deinit {
+        // A safety net for a sender released without `shutdown()`: an HTTP client must never be
+        // deallocated while running, so start the shutdown of any that are left.
+        for entry in entries.values {
+            entry.client.shutdown { _ in }
+        }
+    }
 
     /// A client pinned to `key.address` for `key.host`, or nil after ``shutdown()``.
     /// Every successful lease must be followed by ``release(_:)``.
     func lease(_ key: Key) async -> HTTPClient? {
         guard !isShutDown else { return nil }
         let now = ContinuousClock.now
-        if let entry = entries[key] {
-            entry.leases += 1
-            entry.lastUsed = now
-            return entry.client
+        if let client = entries[key]?.client {
+            entries[key]?.leases += 1
+            entries[key]?.lastUsed = now
+            return client
         }
         var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tlsConfiguration,
             redirectConfiguration: .disallow,
             timeout: .init(connect: timeout, read: timeout),
             decompression: .disabled
         )
         configuration.dnsOverride = [key.host: key.address.description]
-        configuration.httpVersion = .http1Only
-        let entry = Entry(client: HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration), now: now)
-        entry.leases = 1
-        entries[key] = entry
+        let client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
+        entries[key] = Entry(client: client, leases: 1, lastUsed: now)
 
         var toShutDown: [HTTPClient] = []
         for (otherKey, other) in entries where otherKey.host == key.host && otherKey != key {
-            other.retired = true
             if other.leases == 0 {
                 entries[otherKey] = nil
                 toShutDown.append(other.client)
+            } else {
+                entries[otherKey]?.retired = true
             }
         }
         toShutDown += evictIdleClients()
         await Self.shutDown(toShutDown)
-        return entry.client
+        return client
     }
 
     /// Returns a client obtained from ``lease(_:)``.
     func release(_ key: Key) async {
-        guard let entry = entries[key] else { return }
+        guard var entry = entries[key] else { return }
         entry.leases -= 1
         entry.lastUsed = .now
+        entries[key] = entry
         var toShutDown: [HTTPClient] = []
         if entry.leases == 0 && (entry.retired || isShutDown) {
             entries[key] = nil

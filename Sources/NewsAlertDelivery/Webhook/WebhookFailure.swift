@@ -14,6 +14,8 @@ public enum WebhookFailure: Sendable, Hashable, CustomStringConvertible {
     case timeout
     /// The connection could not be made or broke.
     case connectionFailed
+    /// The TLS handshake failed, e.g. the certificate is untrusted or names another host.
+    case tlsFailed
     /// The URL was refused by the address policy (it may resolve differently later).
     case addressRejected(WebhookAddressError)
     /// The sender had been shut down.
@@ -31,6 +33,7 @@ public enum WebhookFailure: Sendable, Hashable, CustomStringConvertible {
         case .unexpectedStatus(let code): "unexpected HTTP status \(code)"
         case .timeout: "timed out"
         case .connectionFailed: "connection failed"
+        case .tlsFailed: "TLS handshake failed"
         case .addressRejected(let error): "address rejected: \(error)"
         case .senderShutDown: "webhook sender is shut down"
         case .cancelled: "cancelled"

@@ -3,9 +3,9 @@ import Foundation
 
 /// A Standard Webhooks signing secret: `whsec_` followed by the base64 of the key bytes.
 ///
-/// The key never appears in ``description`` or in debug output; use ``encoded`` deliberately
+/// The key never appears in ``description``, debug output or `dump`; use ``encoded`` deliberately
 /// when the secret must be shown to its owner or stored.
-public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The prefix of every encoded secret.
     public static let prefix = "whsec_"
     /// The accepted key sizes in bytes (the Standard Webhooks recommendation).
@@ -56,6 +56,9 @@ public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible, Custom
 
     /// Same as ``description``.
     public var debugDescription: String { description }
+
+    /// Shows only the fingerprint, so `dump` and debuggers do not print the key either.
+    public var customMirror: Mirror { Mirror(self, children: ["fingerprint": fingerprint], displayStyle: .struct) }
 
     var symmetricKey: SymmetricKey { SymmetricKey(data: keyBytes) }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Delivers signed webhooks over HTTP(S).
 ///
@@ -10,10 +11,11 @@ import NIOPosix
 /// connects to exactly the address that was approved, through a cached client whose
 /// `dnsOverride` pins it; redirects are never followed. Deliveries to one endpoint are limited to
 /// ``Configuration-swift.struct/maximumConcurrentRequestsPerEndpoint`` at a time so that a slow
-/// endpoint only holds up itself. Call ``shutdown()`` before the sender is released.
+/// endpoint only holds up itself. Call ``shutdown()`` when done; a sender released without it
+/// still shuts its clients down, but without waiting for them.
 public final class WebhookSender: Sendable {
     /// Tuning for a ``WebhookSender``.
-    public struct Configuration: Sendable, Hashable {
+    public struct Configuration: Sendable {
         /// The longest an attempt may take to connect and receive the response head; the
         /// response body gets whatever remains of it.
         public var timeout: Duration
@@ -25,6 +27,10 @@ public final class WebhookSender: Sendable {
         public var maximumResponseBodyBytes: Int
         /// The `user-agent` header.
         public var userAgent: String
+        /// TLS settings for `https` endpoints, e.g. extra trust roots for an on-premise CA.
+        /// Nil means the system's trust store with full certificate and host name verification;
+        /// the host name verified is always the URL's, never the pinned address.
+        public var tlsConfiguration: TLSConfiguration?
 
         /// Creates a configuration; the defaults are 15 s, 4 per endpoint, 64 clients, 64 KiB.
         public init(
@@ -32,13 +38,15 @@ public final class WebhookSender: Sendable {
             maximumConcurrentRequestsPerEndpoint: Int = 4,
             maximumIdleClients: Int = 64,
             maximumResponseBodyBytes: Int = 64 * 1024,
-            userAgent: String = "newsalert-webhooks/1"
+            userAgent: String = "newsalert-webhooks/1",
+            tlsConfiguration: TLSConfiguration? = nil
         ) {
             self.timeout = timeout
             self.maximumConcurrentRequestsPerEndpoint = maximumConcurrentRequestsPerEndpoint
             self.maximumIdleClients = maximumIdleClients
             self.maximumResponseBodyBytes = maximumResponseBodyBytes
             self.userAgent = userAgent
+            self.tlsConfiguration = tlsConfiguration
         }
     }
 
@@ -65,6 +73,7 @@ public final class WebhookSender: Sendable {
         self.pool = WebhookClientPool(
             eventLoopGroup: eventLoopGroup,
             timeout: Self.timeAmount(configuration.timeout),
+            tlsConfiguration: configuration.tlsConfiguration,
             maximumIdleClients: configuration.maximumIdleClients
         )
         self.logger = logger
@@ -223,12 +232,21 @@ public final class WebhookSender: Sendable {
         if let error = error as? IOError {
             return (.connectionFailed, "connection to \(target.address) port \(target.port) failed: \(String(cString: strerror(error.errnoCode)))")
         }
+        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            return (.tlsFailed, "TLS with \(target.address) port \(target.port) failed: \(shortened(String(describing: error)))")
+        }
         if error is NIOConnectionError {
             return (.connectionFailed, "cannot connect to \(target.address) port \(target.port)")
         }
         var text = String(describing: type(of: error))
         if text.count > 80 { text = String(text.prefix(80)) }
         return (.connectionFailed, "connection to \(target.address) port \(target.port) failed: \(text)")
+    }
+
+    /// At most 160 characters of `text`, on one line.
+    private static func shortened(_ text: String) -> String {
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return line.count > 160 ? String(line.prefix(159)) + "…" : line
     }
 
     static func timeAmount(_ duration: Duration) -> TimeAmount {
