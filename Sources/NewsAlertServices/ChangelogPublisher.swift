@@ -20,13 +20,16 @@ public struct ChangelogPublisher: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if try await publishPending() == 0 {
-                    try await Task.sleep(for: pollInterval)
+        // On shutdown the loop stops between batches; unpublished changes stay in the outbox for the next start.
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    if try await publishPending() == 0 {
+                        try await Task.sleep(for: pollInterval)
+                    }
                 }
             }
-        }
+        } catch is CancellationError {}
     }
 
     /// Publishes what is pending; returns how many changes went out.

@@ -40,6 +40,8 @@ public struct NewsAlertNode: Sendable {
         /// CIDRs and host names webhooks may reach despite the SSRF guard (e.g. 127.0.0.1/32 on premises).
         public var webhookAllowlist: [String] = []
         /// Items the ticker keeps for resuming clients, and how far one client may fall behind before it is dropped.
+        /// How long a graceful shutdown (SIGTERM) may take before the remaining services are cancelled.
+        public var shutdownDeadline: Duration = .seconds(20)
         public var tickerWindow = 10_000
         public var tickerClientBuffer = 1_000
         /// Browser origins allowed to open the ticker besides the server's own.
@@ -52,6 +54,7 @@ public struct NewsAlertNode: Sendable {
     public let database: AppDatabase
     /// In start order; a `ServiceGroup` stops them in reverse (HTTP first, the broker last).
     public let services: [any Service]
+    let shutdownDeadline: Duration
 
     public init(options: Options, logger: Logger, onListening: @escaping @Sendable (String) async -> Void) async throws {
         var services: [any Service] = []
@@ -84,6 +87,7 @@ public struct NewsAlertNode: Sendable {
         }
         let addressPolicy = WebhookAddressPolicy(allowlist: options.webhookAllowlist)
         let webhookSender = WebhookSender(policy: addressPolicy, configuration: options.webhook, logger: logger)
+        services.append(ShutdownAction { await webhookSender.shutdown() })
         if options.roles.contains(.deliverWebhook) {
             services.append(try DeliveryWorker(
                 deliverer: WebhookDeliverer(sender: webhookSender), kafka: kafka, producer: pipelineProducer, database: database,
@@ -106,15 +110,29 @@ public struct NewsAlertNode: Sendable {
             ticker: ticker, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
+        shutdownDeadline = options.shutdownDeadline
     }
 
     /// Runs every service until SIGTERM/SIGINT (or until the calling task is cancelled), then stops them in reverse order.
     public func run(logger: Logger) async throws {
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownDeadline
+        configuration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
+    }
+}
+
+/// A service that does nothing until shutdown, then runs `action`: placed before the services that use a
+/// resource, it releases the resource after they stopped (services stop in reverse order).
+struct ShutdownAction: Service {
+    let action: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await action()
     }
 }

@@ -11,13 +11,32 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .customLong("kafka-property"), help: "Extra librdkafka property KEY=VALUE (e.g. security.protocol=SASL_SSL); repeatable.")
     var kafkaProperties: [String] = []
 
-    /// The bootstrap servers from the flag or the environment, if either is set.
+    @Option(name: .customLong("config"), help: "Config file of NEWSALERT_KEY=value lines (flags and the environment win). Env: NEWSALERT_CONFIG.")
+    var configFile: String?
+
+    /// The effective settings: these flags over the environment over the config file over defaults.
+    func settings(_ flags: [SettingKey: String?] = [:]) throws -> Settings {
+        var flags = flags
+        flags[.bootstrapServers] = bootstrapServers
+        return try Settings(flags: flags, configFile: configFile)
+    }
+
+    /// The bootstrap servers from the flag, the environment or the config file, if any sets them.
     var resolvedBootstrapServers: String? {
-        bootstrapServers ?? ProcessInfo.processInfo.environment["NEWSALERT_BOOTSTRAP_SERVERS"]
+        (try? settings())?[.bootstrapServers]
     }
 
     func configuration(bootstrapServers: String) throws -> KafkaConfiguration {
         var properties: [String: String] = [:]
+        // Kafka security from the settings; explicit --kafka-property entries override them.
+        let settings = try settings()
+        let security: [(SettingKey, String)] = [
+            (.kafkaSecurityProtocol, "security.protocol"), (.kafkaSASLMechanism, "sasl.mechanisms"),
+            (.kafkaSASLUsername, "sasl.username"), (.kafkaSASLPassword, "sasl.password"),
+        ]
+        for (key, property) in security {
+            if let value = settings[key], !value.isEmpty { properties[property] = value }
+        }
         for entry in kafkaProperties {
             guard let separator = entry.firstIndex(of: "="), separator != entry.startIndex else {
                 throw ValidationError("--kafka-property expects KEY=VALUE, got \"\(entry)\"")
@@ -36,10 +55,14 @@ struct KafkaOptions: ParsableArguments {
 }
 
 enum CommandLogging {
-    /// Logs go to standard error, so standard output stays machine-readable.
-    static func bootstrap() {
-        let level = ProcessInfo.processInfo.environment["NEWSALERT_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    /// Logs go to standard error, so standard output stays machine-readable: text, or one JSON object per line
+    /// with `NEWSALERT_LOG_FORMAT=json`.
+    static func bootstrap(_ settings: Settings? = nil) {
+        let settings = settings ?? (try? Settings())
+        let level = settings?[.logLevel].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let json = settings?[.logFormat] == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

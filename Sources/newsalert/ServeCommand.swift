@@ -78,6 +78,25 @@ struct TickerCommand: AsyncParsableCommand {
     }
 }
 
+/// `newsalert config print`: the effective configuration, where each value came from, secrets masked.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Show the effective configuration.", subcommands: [Print.self])
+
+    struct Print: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every NEWSALERT_* key with its effective value and source (flag, environment, file, default); secrets are masked.")
+
+        @OptionGroup var node: NodeOptions
+
+        func run() async throws {
+            let settings = try node.settings()
+            if let path = settings.filePath { printLine("# config file: \(path)") }
+            settings.printable().forEach(printLine)
+        }
+    }
+}
+
 /// Options shared by `serve` and the role commands.
 struct NodeOptions: ParsableArguments {
     @OptionGroup var kafka: KafkaOptions
@@ -97,20 +116,34 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Frames one ticker client may fall behind before it is disconnected.") var tickerClientBuffer: Int = 1_000
     @Option(help: "Comma-separated browser origins allowed to open the ticker, besides this server's own.") var tickerOrigins: String = ""
 
+    /// The effective settings: flags of this command over the environment over the config file over defaults.
+    func settings() throws -> Settings {
+        try kafka.settings([
+            .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
+        ])
+    }
+
     func run(roles: Set<NewsAlertNode.Role>, label: String) async throws {
-        CommandLogging.bootstrap()
+        let settings = try settings()
+        CommandLogging.bootstrap(settings)
         let logger = CommandLogging.logger(label)
-        let environment = ProcessInfo.processInfo.environment
         var options = NewsAlertNode.Options()
         options.roles = roles
-        options.kafka = try kafka.resolvedBootstrapServers.map { try kafka.configuration(bootstrapServers: $0) }
+        options.kafka = try settings[.bootstrapServers].map { try kafka.configuration(bootstrapServers: $0) }
         options.embeddedBrokers = brokers
         options.replicationFactor = replicationFactor
-        options.host = host ?? environment["NEWSALERT_HOST"] ?? "127.0.0.1"
-        options.port = port ?? environment["NEWSALERT_PORT"].flatMap(Int.init) ?? 8080
-        options.dataDirectory = data.resolved
+        options.host = settings[.host] ?? "127.0.0.1"
+        guard let port = settings[.port].flatMap(Int.init), (0...65535).contains(port) else {
+            throw ValidationError("the port (--port or NEWSALERT_PORT) must be 0...65535")
+        }
+        options.port = port
+        options.dataDirectory = settings[.dataDirectory] ?? "./data"
+        guard let deadline = settings[.shutdownDeadline].flatMap(Double.init), deadline > 0 else {
+            throw ValidationError("NEWSALERT_SHUTDOWN_DEADLINE must be a number of seconds above 0")
+        }
+        options.shutdownDeadline = .milliseconds(Int(deadline * 1000))
         options.ingest.bodyLimitBytes = bodyLimit
-        options.webhookAllowlist = (webhookAllow ?? environment["NEWSALERT_WEBHOOK_ALLOW"] ?? "")
+        options.webhookAllowlist = (settings[.webhookAllow] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
         options.fanout.groupID = fanoutGroup
@@ -141,6 +174,6 @@ struct DataDirectoryOption: ParsableArguments {
     var dataDirectory: String?
 
     var resolved: String {
-        dataDirectory ?? ProcessInfo.processInfo.environment["NEWSALERT_DATA_DIR"] ?? "./data"
+        dataDirectory ?? (try? Settings())?[.dataDirectory] ?? "./data"
     }
 }

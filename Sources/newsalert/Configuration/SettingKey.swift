@@ -1,0 +1,70 @@
+/// Every configuration key newsalert reads: its environment variable, default, and whether it is a secret.
+///
+/// Precedence: a command-line flag, then the environment, then the config file (`--config FILE` or
+/// `NEWSALERT_CONFIG`: `NEWSALERT_KEY=value` lines, `#` comments), then the default.
+enum SettingKey: String, CaseIterable, Sendable {
+    case bootstrapServers = "NEWSALERT_BOOTSTRAP_SERVERS"
+    case dataDirectory = "NEWSALERT_DATA_DIR"
+    case host = "NEWSALERT_HOST"
+    case port = "NEWSALERT_PORT"
+    case logLevel = "NEWSALERT_LOG_LEVEL"
+    case logFormat = "NEWSALERT_LOG_FORMAT"
+    case publicURL = "NEWSALERT_PUBLIC_URL"
+    case webhookAllow = "NEWSALERT_WEBHOOK_ALLOW"
+    case smtpRelay = "NEWSALERT_SMTP_RELAY"
+    case smtpTLS = "NEWSALERT_SMTP_TLS"
+    case smtpUsername = "NEWSALERT_SMTP_USERNAME"
+    case smtpPassword = "NEWSALERT_SMTP_PASSWORD"
+    case mailFrom = "NEWSALERT_MAIL_FROM"
+    case kafkaSecurityProtocol = "NEWSALERT_KAFKA_SECURITY_PROTOCOL"
+    case kafkaSASLMechanism = "NEWSALERT_KAFKA_SASL_MECHANISM"
+    case kafkaSASLUsername = "NEWSALERT_KAFKA_SASL_USERNAME"
+    case kafkaSASLPassword = "NEWSALERT_KAFKA_SASL_PASSWORD"
+    case shutdownDeadline = "NEWSALERT_SHUTDOWN_DEADLINE"
+
+    /// The environment variable naming the config file.
+    static let configFileVariable = "NEWSALERT_CONFIG"
+
+    var isSecret: Bool {
+        self == .smtpPassword || self == .kafkaSASLPassword
+    }
+
+    /// The value used when nothing sets the key; nil when it stays unset (e.g. no SMTP relay: email is off).
+    var defaultValue: String? {
+        switch self {
+        case .dataDirectory: "./data"
+        case .host: "127.0.0.1"
+        case .port: "8080"
+        case .logLevel: "info"
+        case .logFormat: "text"
+        case .publicURL: "http://127.0.0.1:8080"
+        case .smtpTLS: "starttls-if-available"
+        case .mailFrom: "newsalert <alerts@newsalert.invalid>"
+        case .shutdownDeadline: "20"
+        default: nil
+        }
+    }
+
+    var help: String {
+        switch self {
+        case .bootstrapServers: "Kafka bootstrap servers (host:port,...); unset: `serve` starts the embedded broker"
+        case .dataDirectory: "directory of the SQLite database"
+        case .host: "address the HTTP server listens on"
+        case .port: "HTTP port (0 picks a free one)"
+        case .logLevel: "trace, debug, info, notice, warning, error or critical"
+        case .logFormat: "text, or json for one JSON object per line"
+        case .publicURL: "base URL subscribers reach this service at (unsubscribe links)"
+        case .webhookAllow: "comma-separated CIDRs or host names webhooks may reach despite the SSRF guard"
+        case .smtpRelay: "SMTP relay host:port for email alerts; unset: email delivery is off"
+        case .smtpTLS: "none, starttls, starttls-if-available or implicit"
+        case .smtpUsername: "SMTP AUTH user name"
+        case .smtpPassword: "SMTP AUTH password"
+        case .mailFrom: "From address of alert emails"
+        case .kafkaSecurityProtocol: "librdkafka security.protocol (plaintext, ssl, sasl_plaintext, sasl_ssl)"
+        case .kafkaSASLMechanism: "librdkafka sasl.mechanisms (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)"
+        case .kafkaSASLUsername: "librdkafka sasl.username"
+        case .kafkaSASLPassword: "librdkafka sasl.password"
+        case .shutdownDeadline: "seconds a graceful shutdown may take before the process exits anyway"
+        }
+    }
+}
