@@ -120,6 +120,11 @@ public final class KafkaConsumer: Service, Sendable {
         return try batch.get()
     }
 
+    /// How many records of the record's partition follow it, by the last high watermark fetched (consumer lag).
+    public func lag(after record: KafkaRecord) -> Int64? {
+        client.cachedHighWatermark(topic: record.topic, partition: record.partition).map { max(0, $0 - record.offset - 1) }
+    }
+
     /// Commits stored offsets, leaves the group and ends the record sequence. Safe to call twice.
     public func close() async {
         let first = state.withLockedValue { state in

@@ -7,12 +7,13 @@ import NewsAlertStore
 public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
-        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil, logger: Logger
+        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil,
+        metrics: @escaping @Sendable () -> String = { "" }, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: APIKeyAuthenticator(database: database))
-        HealthRoutes(publisher: publisher).add(to: router)
+        HealthRoutes(publisher: publisher, metrics: metrics).add(to: router)
         try PageRoutes().add(to: router)
         EventRoutes(database: database, publisher: publisher, configuration: configuration, logger: logger).add(to: router)
         SubscriberRoutes(database: database).add(to: router)

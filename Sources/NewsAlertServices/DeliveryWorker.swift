@@ -62,6 +62,7 @@ public final class DeliveryWorker: Service, Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.workQueue() }
                 for try await record in consumer.records {
+                    PipelineMetrics.consumed(record, by: consumer)
                     try await enqueue(record)
                     try? consumer.markDone(record)
                 }
@@ -88,7 +89,12 @@ public final class DeliveryWorker: Service, Sendable {
     /// Starts every due attempt that is not already running, up to the concurrency limit, until cancelled.
     private func workQueue() async throws {
         try await withThrowingDiscardingTaskGroup { group in
+            var lastDepthReport = ContinuousClock.now - .seconds(10)
             while !Task.isCancelled {
+                if ContinuousClock.now - lastDepthReport > .seconds(2) {
+                    PipelineMetrics.retryQueue(deliverer.kind, depth: try await database.retryQueueDepth(channel: deliverer.kind))
+                    lastDepthReport = ContinuousClock.now
+                }
                 let free = configuration.maxConcurrentAttempts - inFlight.withLockedValue { $0.count }
                 let due = free > 0 ? try await database.dueRetries(channel: deliverer.kind, now: Date(), limit: free * 2) : []
                 var started = 0
@@ -119,22 +125,28 @@ public final class DeliveryWorker: Service, Sendable {
             try await database.recordAttempt(
                 deliveryID: alert.alertID, DeliveryAttempt(attempt: number, at: startedAt, outcome: "delivered", statusCode: status, detail: detail, durationMilliseconds: milliseconds),
                 state: .delivered, nextAttemptAt: nil, reason: nil)
+            PipelineMetrics.delivery(channel.kind, outcome: "delivered")
+            PipelineMetrics.delivered(alert)
             logger.info("alert delivered", metadata: ["delivery.id": "\(alert.alertID)", "subscriber.id": "\(alert.subscriberID)", "channel": "\(channel.kind.rawValue)", "attempt": "\(number)"])
         case .retry(let status, let detail, let retryAfter):
             let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "retry", statusCode: status, detail: detail, durationMilliseconds: milliseconds)
             if let delay = configuration.schedule.delay(afterAttempt: number, retryAfter: retryAfter) {
                 let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
                 try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .retrying, nextAttemptAt: next, reason: detail)
+                PipelineMetrics.delivery(channel.kind, outcome: "retry")
                 logger.warning("delivery attempt failed; retrying", metadata: ["delivery.id": "\(alert.alertID)", "attempt": "\(number)", "reason": "\(detail)", "retry.at": "\(RFC3339.format(next))"])
             } else {
                 try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .dead, nextAttemptAt: nil, reason: "gave up after \(number) attempts: \(detail)")
                 try await deadLetter(alert, reason: "delivery failed after \(number) attempts: \(detail)")
+                PipelineMetrics.delivery(channel.kind, outcome: "dead")
             }
         case .failed(let status, let detail, let disables):
             try await database.recordAttempt(
                 deliveryID: alert.alertID, DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", statusCode: status, detail: detail, durationMilliseconds: milliseconds),
                 state: .failed, nextAttemptAt: nil, reason: detail)
+            PipelineMetrics.delivery(channel.kind, outcome: "failed")
             if disables {
+                PipelineMetrics.channelDisabled(channel.kind)
                 _ = try await database.updateChannel(id: channel.id, subscriberID: channel.subscriberID) { channel in
                     channel.status = .disabled
                     channel.disabledReason = detail

@@ -52,6 +52,7 @@ public final class EnrichService: Service, Sendable {
             var records = consumer.records.makeAsyncIterator()
             var handled: [KafkaRecord] = []
             while let record = try await records.next() {
+                PipelineMetrics.consumed(record, by: consumer)
                 try await handle(record, pipeline: &pipeline)
                 handled.append(record)
                 // Checkpoint at the end of each fetched batch (or every `checkpointEvery` records).
@@ -94,12 +95,14 @@ public final class EnrichService: Service, Sendable {
         case .duplicate(let kind, let original):
             logger.info("duplicate dropped", metadata: ["event.id": "\(event.id)", "dedup.kind": "\(kind.rawValue)", "dedup.of": "\(original)"])
             try await database.recordDuplicate(eventID: event.id, kind: kind, of: original)
+            PipelineMetrics.duplicateDropped(kind)
         case .enriched(let enriched):
             let message = KafkaOutgoingMessage(
                 topic: NewsTopics.enriched.name, key: Array(enriched.story.storyId.utf8),
                 value: Array(try JSONEncoder.newsAlert.encode(enriched)),
                 headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")])
             let receipt = try await RetryingSend.send(message, with: producer, logger: logger)
+            PipelineMetrics.produced(NewsTopics.enriched.name)
             try await database.recordEnriched(enriched)
             logger.info("event enriched", metadata: [
                 "event.id": "\(event.id)", "story.id": "\(enriched.story.storyId)", "story.sequence": "\(enriched.story.sequence)",

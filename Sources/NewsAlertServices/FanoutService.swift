@@ -40,6 +40,7 @@ public final class FanoutService: Service, Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.releaseHeldAlerts() }
                 for try await record in consumer.records {
+                    PipelineMetrics.consumed(record, by: consumer)
                     try await handle(record)
                     do {
                         try consumer.markDone(record)
@@ -77,8 +78,10 @@ public final class FanoutService: Service, Sendable {
                 topic: NewsTopics.tickerAlerts.name, key: Array(enriched.story.storyId.utf8), value: Array(try JSONEncoder.newsAlert.encode(item)),
                 headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "ticker-item/1")])
             _ = try await RetryingSend.send(message, with: producer, logger: logger)
+            PipelineMetrics.produced(NewsTopics.tickerAlerts.name)
         }
         try await database.recordFanout(plan)
+        PipelineMetrics.fannedOut(plan, matches: Set(plan.immediate.map(\.subscriberID) + plan.held.map(\.subscriberID) + plan.dropped.map(\.alert.subscriberID)).count)
         logger.info("event fanned out", metadata: [
             "event.id": "\(enriched.event.id)", "story.id": "\(enriched.story.storyId)",
             "alerts.now": "\(plan.immediate.count)", "alerts.held": "\(plan.held.count)", "alerts.dropped": "\(plan.dropped.count)",
@@ -92,7 +95,10 @@ public final class FanoutService: Service, Sendable {
                 let message = KafkaOutgoingMessage(
                     topic: Self.topic(for: alert.channel), key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)),
                     headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")])
-                group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
+                group.addTask { [producer, logger] in
+                    _ = try await RetryingSend.send(message, with: producer, logger: logger)
+                    PipelineMetrics.produced(message.topic)
+                }
             }
             try await group.waitForAll()
         }

@@ -42,6 +42,8 @@ public struct NewsAlertNode: Sendable {
         /// Items the ticker keeps for resuming clients, and how far one client may fall behind before it is dropped.
         /// How long a graceful shutdown (SIGTERM) may take before the remaining services are cancelled.
         public var shutdownDeadline: Duration = .seconds(20)
+        /// The Prometheus text of this process's metrics, served on `/metrics`.
+        public var metricsText: @Sendable () -> String = { "" }
         public var tickerWindow = 10_000
         public var tickerClientBuffer = 1_000
         /// Browser origins allowed to open the ticker besides the server's own.
@@ -107,7 +109,7 @@ public struct NewsAlertNode: Sendable {
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            ticker: ticker, logger: logger)
+            ticker: ticker, metrics: options.metricsText, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

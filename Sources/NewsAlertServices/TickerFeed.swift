@@ -1,6 +1,7 @@
 import Foundation
 import KafkaBridge
 import Logging
+import Metrics
 import NewsAlertCore
 import NewsAlertHTTP
 import ServiceLifecycle
@@ -28,7 +29,12 @@ public final class TickerFeed: Service, Sendable {
         try await withGracefulShutdownHandler {
             for try await record in consumer.records {
                 do {
-                    hub.publish(position: record.offset, item: try JSONDecoder.newsAlert.decode(TickerItem.self, from: Data(record.value)))
+                    PipelineMetrics.consumed(record, by: consumer)
+                    let item = try JSONDecoder.newsAlert.decode(TickerItem.self, from: Data(record.value))
+                    hub.publish(position: record.offset, item: item)
+                    Timer(label: "newsalert_alert_latency_seconds", dimensions: [("channel", "ticker"), ("urgency", "\(item.event.urgency.rawValue)")])
+                        .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(item.event.publishedAt)) * 1e9))
+                    Gauge(label: "newsalert_ticker_clients").record(hub.clientCount)
                 } catch {
                     logger.error("ticker record skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
                 }

@@ -196,6 +196,13 @@ extension AppDatabase {
         }
     }
 
+    /// How many deliveries of `channel` wait for another attempt.
+    public func retryQueueDepth(channel: DeliveryChannel.Kind) async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE state = 'retrying' AND channel = ?", arguments: [channel.rawValue]) ?? 0
+        }
+    }
+
     /// Puts a failed, dead or delivered delivery back in line for an immediate attempt; false if unknown.
     public func scheduleReplay(deliveryID: String) async throws -> Bool {
         try await writer.write { db in

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import NewsAlertDelivery
+import Metrics
 import NewsAlertServices
+import Prometheus
 
 /// `newsalert serve`: every role in one process, on the embedded broker unless a cluster is given.
 struct ServeCommand: AsyncParsableCommand {
@@ -129,6 +131,9 @@ struct NodeOptions: ParsableArguments {
         let logger = CommandLogging.logger(label)
         var options = NewsAlertNode.Options()
         options.roles = roles
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        options.metricsText = { registry.emitToString() }
         options.kafka = try settings[.bootstrapServers].map { try kafka.configuration(bootstrapServers: $0) }
         options.embeddedBrokers = brokers
         options.replicationFactor = replicationFactor

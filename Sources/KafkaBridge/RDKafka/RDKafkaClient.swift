@@ -259,6 +259,14 @@ final class RDKafkaClient: @unchecked Sendable {
         return KafkaClusterMetadata(brokers: brokers, topics: topics)
     }
 
+    /// The last high watermark this consumer saw for a partition (no broker round trip), or nil if unknown.
+    func cachedHighWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        guard rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// The cluster id the brokers report (after a metadata round trip), or nil if none answered in time.
     func clusterID(timeoutMilliseconds: Int32) -> String? {
         guard let pointer = rd_kafka_clusterid(handle, timeoutMilliseconds) else { return nil }
