@@ -7,7 +7,7 @@ import NewsAlertStore
 public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
-        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil,
+        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil, unsubscribe: UnsubscribeLinks? = nil,
         metrics: @escaping @Sendable () -> String = { "" }, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
@@ -21,6 +21,7 @@ public enum NewsAlertRouter {
         ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
         DeliveryRoutes(database: database).add(to: router)
         ticker?.add(to: router)
+        if let unsubscribe { UnsubscribeRoutes(database: database, links: unsubscribe).add(to: router) }
         return router
     }
 }

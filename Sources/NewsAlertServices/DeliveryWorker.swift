@@ -31,6 +31,8 @@ public final class DeliveryWorker: Service, Sendable {
         /// Attempts in flight at once across all targets.
         public var maxConcurrentAttempts = 64
         public var pollInterval: Duration = .milliseconds(100)
+        /// Permanent failures on one channel within a week after which it is disabled (bounces); nil never.
+        public var bounceLimit: Int?
         public init() {}
     }
 
@@ -41,7 +43,7 @@ public final class DeliveryWorker: Service, Sendable {
     private let deadLetters: DeadLetterWriter
     private let configuration: Configuration
     private let logger: Logger
-    private let inFlight = NIOLockedValueBox(Set<String>())
+    private let inFlight = NIOLockedValueBox(0)
 
     public init(
         deliverer: any ChannelDeliverer, kafka: KafkaConfiguration, producer: KafkaProducer, database: AppDatabase,
@@ -58,6 +60,7 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     public func run() async throws {
+        try await database.releaseInterruptedAttempts(channel: deliverer.kind)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.workQueue() }
@@ -95,18 +98,16 @@ public final class DeliveryWorker: Service, Sendable {
                     PipelineMetrics.retryQueue(deliverer.kind, depth: try await database.retryQueueDepth(channel: deliverer.kind))
                     lastDepthReport = ContinuousClock.now
                 }
-                let free = configuration.maxConcurrentAttempts - inFlight.withLockedValue { $0.count }
-                let due = free > 0 ? try await database.dueRetries(channel: deliverer.kind, now: Date(), limit: free * 2) : []
-                var started = 0
-                for (alert, attempts) in due where started < free {
-                    guard inFlight.withLockedValue({ $0.insert(alert.alertID).inserted }) else { continue }
-                    started += 1
+                let free = configuration.maxConcurrentAttempts - inFlight.withLockedValue { $0 }
+                let due = free > 0 ? try await database.claimDue(channel: deliverer.kind, now: Date(), limit: free) : []
+                for (alert, attempts) in due {
+                    inFlight.withLockedValue { $0 += 1 }
                     group.addTask {
-                        defer { self.inFlight.withLockedValue { _ = $0.remove(alert.alertID) } }
+                        defer { self.inFlight.withLockedValue { $0 -= 1 } }
                         try await self.attempt(alert, number: attempts + 1)
                     }
                 }
-                if started == 0 { try await Task.sleep(for: configuration.pollInterval) }
+                if due.isEmpty { try await Task.sleep(for: configuration.pollInterval) }
             }
         }
     }
@@ -145,13 +146,21 @@ public final class DeliveryWorker: Service, Sendable {
                 deliveryID: alert.alertID, DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", statusCode: status, detail: detail, durationMilliseconds: milliseconds),
                 state: .failed, nextAttemptAt: nil, reason: detail)
             PipelineMetrics.delivery(channel.kind, outcome: "failed")
+            var disables = disables
+            var reason = detail
+            if !disables, let limit = configuration.bounceLimit,
+               try await database.failedDeliveries(channelID: channel.id, since: Date().addingTimeInterval(-7 * 86_400)) >= limit {
+                disables = true
+                reason = "\(limit) permanent failures within a week; last: \(detail)"
+            }
             if disables {
+                let reason = reason
                 PipelineMetrics.channelDisabled(channel.kind)
                 _ = try await database.updateChannel(id: channel.id, subscriberID: channel.subscriberID) { channel in
                     channel.status = .disabled
-                    channel.disabledReason = detail
+                    channel.disabledReason = reason
                 }
-                logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(detail)"])
+                logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(reason)"])
             }
         }
     }

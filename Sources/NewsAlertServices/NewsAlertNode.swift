@@ -15,6 +15,7 @@ public struct NewsAlertNode: Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case enrich, fanout
         case deliverWebhook = "deliver-webhook"
+        case deliverEmail = "deliver-email"
         case ticker
     }
 
@@ -40,6 +41,15 @@ public struct NewsAlertNode: Sendable {
         /// CIDRs and host names webhooks may reach despite the SSRF guard (e.g. 127.0.0.1/32 on premises).
         public var webhookAllowlist: [String] = []
         /// Items the ticker keeps for resuming clients, and how far one client may fall behind before it is dropped.
+        /// The SMTP relay for email alerts; nil turns email delivery off (alerts wait on alerts.email).
+        public var smtp: SMTPRelayConfiguration?
+        public var mailFrom = "newsalert <alerts@newsalert.invalid>"
+        /// Where subscribers reach this service (unsubscribe links).
+        public var publicURL = "http://127.0.0.1:8080"
+        /// Key for signed unsubscribe links; nil uses a random key kept in the database (one-database setups).
+        public var linkKey: Data?
+        /// Permanent email failures on one channel within a week after which the channel is disabled.
+        public var bounceLimit = 3
         /// How long a graceful shutdown (SIGTERM) may take before the remaining services are cancelled.
         public var shutdownDeadline: Duration = .seconds(20)
         /// The Prometheus text of this process's metrics, served on `/metrics`.
@@ -90,6 +100,23 @@ public struct NewsAlertNode: Sendable {
         let addressPolicy = WebhookAddressPolicy(allowlist: options.webhookAllowlist)
         let webhookSender = WebhookSender(policy: addressPolicy, configuration: options.webhook, logger: logger)
         services.append(ShutdownAction { await webhookSender.shutdown() })
+        let linkKey: Data
+        if let configured = options.linkKey { linkKey = configured } else { linkKey = try await database.linkKey() }
+        let links = UnsubscribeLinks(key: linkKey, baseURL: options.publicURL)
+        if options.roles.contains(.deliverEmail) {
+            if let smtp = options.smtp {
+                let pool = try SMTPRelayPool(configuration: smtp, maximumConnections: 4, logger: logger)
+                services.append(ShutdownAction { await pool.shutdown() })
+                let from = try EmailDeliverer.mailbox(options.mailFrom)
+                var delivery = options.delivery
+                delivery.bounceLimit = options.bounceLimit
+                services.append(try DeliveryWorker(
+                    deliverer: EmailDeliverer(pool: pool, from: from, links: links), kafka: kafka, producer: pipelineProducer, database: database,
+                    replica: replica, configuration: delivery, logger: logger))
+            } else {
+                logger.notice("email delivery is off: no SMTP relay configured (NEWSALERT_SMTP_RELAY); email alerts wait on alerts.email")
+            }
+        }
         if options.roles.contains(.deliverWebhook) {
             services.append(try DeliveryWorker(
                 deliverer: WebhookDeliverer(sender: webhookSender), kafka: kafka, producer: pipelineProducer, database: database,
@@ -109,7 +136,7 @@ public struct NewsAlertNode: Sendable {
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            ticker: ticker, metrics: options.metricsText, logger: logger)
+            ticker: ticker, unsubscribe: links, metrics: options.metricsText, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

@@ -151,7 +151,7 @@ public struct AppDatabase: Sendable {
                 table.column("story_id", .text).notNull().indexed()
                 table.column("type", .text).notNull()
                 table.column("state", .text).notNull()
-                    .check(sql: "state IN ('held', 'queued', 'retrying', 'delivered', 'failed', 'dropped', 'canceled', 'dead')")
+                    .check(sql: "state IN ('held', 'queued', 'retrying', 'sending', 'delivered', 'failed', 'dropped', 'canceled', 'dead')")
                 table.column("reason", .text)
                 table.column("payload", .blob).notNull()
                 table.column("deliver_after", .datetime)
@@ -173,6 +173,13 @@ public struct AppDatabase: Sendable {
                 table.column("detail", .text)
                 table.column("duration_ms", .double)
                 table.primaryKey(["delivery_id", "attempt"])
+            }
+        }
+        migrator.registerMigration("v5: installation secret") { db in
+            // One row: a random key this installation signs unsubscribe links with (unless configured).
+            try db.create(table: "installation") { table in
+                table.column("id", .integer).primaryKey().check(sql: "id = 1")
+                table.column("link_key", .blob).notNull()
             }
         }
         return migrator

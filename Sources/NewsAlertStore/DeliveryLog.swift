@@ -10,6 +10,8 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case queued
     /// An attempt failed; another is scheduled at `next_attempt_at`.
     case retrying
+    /// A worker is attempting it now.
+    case sending
     case delivered
     /// Failed for good (permanent error, endpoint gone or disabled).
     case failed
@@ -187,12 +189,31 @@ extension AppDatabase {
         }
     }
 
-    /// Deliveries whose next attempt is due, for `channel`.
-    public func dueRetries(channel: DeliveryChannel.Kind, now: Date, limit: Int) async throws -> [(alert: Alert, attempts: Int)] {
+    /// Claims deliveries of `channel` whose next attempt is due: they move to `sending` in the same transaction,
+    /// so no delivery is attempted twice at once. `recordAttempt` moves them on.
+    public func claimDue(channel: DeliveryChannel.Kind, now: Date, limit: Int) async throws -> [(alert: Alert, attempts: Int)] {
+        try await writer.write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, payload, attempts FROM delivery WHERE state = 'retrying' AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
+                """, arguments: [channel.rawValue, now, limit])
+            for row in rows {
+                try db.execute(sql: "UPDATE delivery SET state = 'sending', updated_at = ? WHERE id = ?", arguments: [now, row["id"] as String])
+            }
+            return try rows.map { (try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), $0["attempts"]) }
+        }
+    }
+
+    /// Puts back deliveries a stopped worker was attempting (its process died mid-attempt): they are due again.
+    public func releaseInterruptedAttempts(channel: DeliveryChannel.Kind) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE delivery SET state = 'retrying', next_attempt_at = ? WHERE state = 'sending' AND channel = ?", arguments: [Date(), channel.rawValue])
+        }
+    }
+
+    /// Deliveries to a channel that failed for good since `since` (bounces, for email).
+    public func failedDeliveries(channelID: String, since: Date) async throws -> Int {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT payload, attempts FROM delivery WHERE state = 'retrying' AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
-                """, arguments: [channel.rawValue, now, limit]).map { (try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), $0["attempts"]) }
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE channel_id = ? AND state = 'failed' AND updated_at >= ?", arguments: [channelID, since]) ?? 0
         }
     }
 

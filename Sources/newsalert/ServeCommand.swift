@@ -40,15 +40,18 @@ struct DeliverCommand: AsyncParsableCommand {
         abstract: "Run a delivery worker: alerts.<channel> → receivers, with retries, the delivery log and dead letters.")
 
     enum Channel: String, ExpressibleByArgument, CaseIterable {
-        case webhook
+        case webhook, email
     }
 
-    @Option(help: "The channel to deliver: webhook.") var channel: Channel
+    @Option(help: "The channel to deliver: webhook or email (email needs NEWSALERT_SMTP_RELAY).") var channel: Channel
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
         switch channel {
         case .webhook: try await node.run(roles: [.deliverWebhook], label: "deliver-webhook")
+        case .email:
+            guard try node.settings()[.smtpRelay] != nil else { throw ValidationError("email delivery needs an SMTP relay: --smtp-relay HOST:PORT or NEWSALERT_SMTP_RELAY") }
+            try await node.run(roles: [.deliverEmail], label: "deliver-email")
         }
     }
 }
@@ -113,6 +116,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
     var retryDelays: String?
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
+    @Option(help: "SMTP relay HOST:PORT for email alerts. Env: NEWSALERT_SMTP_RELAY.") var smtpRelay: String?
+    @Option(help: "SMTP TLS: none, starttls, starttls-if-available or implicit. Env: NEWSALERT_SMTP_TLS.") var smtpTLS: String?
+    @Option(help: "From address of alert emails. Env: NEWSALERT_MAIL_FROM.") var mailFrom: String?
+    @Option(help: "Base URL subscribers reach this service at (unsubscribe links). Env: NEWSALERT_PUBLIC_URL.") var publicURL: String?
     @Option(help: "Consumer group of the fan-out role.") var fanoutGroup: String = "newsalert-fanout"
     @Option(help: "Ticker items kept for clients that resume.") var tickerWindow: Int = 10_000
     @Option(help: "Frames one ticker client may fall behind before it is disconnected.") var tickerClientBuffer: Int = 1_000
@@ -122,6 +129,7 @@ struct NodeOptions: ParsableArguments {
     func settings() throws -> Settings {
         try kafka.settings([
             .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
+            .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .mailFrom: mailFrom, .publicURL: publicURL,
         ])
     }
 
@@ -148,6 +156,9 @@ struct NodeOptions: ParsableArguments {
         }
         options.shutdownDeadline = .milliseconds(Int(deadline * 1000))
         options.ingest.bodyLimitBytes = bodyLimit
+        options.smtp = try smtpConfiguration(settings)
+        options.mailFrom = settings[.mailFrom] ?? options.mailFrom
+        options.publicURL = settings[.publicURL] ?? options.publicURL
         options.webhookAllowlist = (settings[.webhookAllow] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
@@ -170,6 +181,26 @@ struct NodeOptions: ParsableArguments {
         printLine("bootstrap.servers=\(node.bootstrapServers)")
         printLine("data directory \(options.dataDirectory)")
         try await node.run(logger: logger)
+    }
+}
+
+extension NodeOptions {
+    /// The SMTP relay from the settings, or nil when none is configured.
+    func smtpConfiguration(_ settings: Settings) throws -> SMTPRelayConfiguration? {
+        guard let relay = settings[.smtpRelay], !relay.isEmpty else { return nil }
+        let parts = relay.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw ValidationError("NEWSALERT_SMTP_RELAY must be HOST:PORT, got \"\(relay)\"")
+        }
+        let modes: [String: SMTPRelayConfiguration.TLSMode] = [
+            "none": .none, "starttls": .startTLS, "starttls-if-available": .startTLSIfAvailable, "implicit": .implicit,
+        ]
+        let modeText = settings[.smtpTLS] ?? "starttls-if-available"
+        guard let mode = modes[modeText] else { throw ValidationError("NEWSALERT_SMTP_TLS must be none, starttls, starttls-if-available or implicit") }
+        return SMTPRelayConfiguration(
+            host: String(parts[0]), port: port, tls: mode, username: settings[.smtpUsername], password: settings[.smtpPassword],
+            // A relay on this machine may take credentials without TLS; anywhere else they need it.
+            allowsPlaintextAuthentication: parts[0] == "127.0.0.1" || parts[0] == "localhost")
     }
 }
 
