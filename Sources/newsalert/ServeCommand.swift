@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NewsAlertDelivery
 import Metrics
+import NIOSSL
 import NewsAlertServices
 import Prometheus
 
@@ -118,6 +119,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
     @Option(help: "SMTP relay HOST:PORT for email alerts. Env: NEWSALERT_SMTP_RELAY.") var smtpRelay: String?
     @Option(help: "SMTP TLS: none, starttls, starttls-if-available or implicit. Env: NEWSALERT_SMTP_TLS.") var smtpTLS: String?
+    @Option(help: "PEM file of CA certificates to trust for the SMTP relay. Env: NEWSALERT_SMTP_CA_FILE.") var smtpCAFile: String?
     @Option(help: "From address of alert emails. Env: NEWSALERT_MAIL_FROM.") var mailFrom: String?
     @Option(help: "Base URL subscribers reach this service at (unsubscribe links). Env: NEWSALERT_PUBLIC_URL.") var publicURL: String?
     @Option(help: "Consumer group of the fan-out role.") var fanoutGroup: String = "newsalert-fanout"
@@ -129,7 +131,7 @@ struct NodeOptions: ParsableArguments {
     func settings() throws -> Settings {
         try kafka.settings([
             .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
-            .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .mailFrom: mailFrom, .publicURL: publicURL,
+            .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .smtpCAFile: smtpCAFile, .mailFrom: mailFrom, .publicURL: publicURL,
         ])
     }
 
@@ -197,8 +199,13 @@ extension NodeOptions {
         ]
         let modeText = settings[.smtpTLS] ?? "starttls-if-available"
         guard let mode = modes[modeText] else { throw ValidationError("NEWSALERT_SMTP_TLS must be none, starttls, starttls-if-available or implicit") }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings[.smtpCAFile], !caFile.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw ValidationError("NEWSALERT_SMTP_CA_FILE \(caFile) cannot be read") }
+            tls.trustRoots = .file(caFile)
+        }
         return SMTPRelayConfiguration(
-            host: String(parts[0]), port: port, tls: mode, username: settings[.smtpUsername], password: settings[.smtpPassword],
+            host: String(parts[0]), port: port, tls: mode, tlsConfiguration: tls, username: settings[.smtpUsername], password: settings[.smtpPassword],
             // A relay on this machine may take credentials without TLS; anywhere else they need it.
             allowsPlaintextAuthentication: parts[0] == "127.0.0.1" || parts[0] == "localhost")
     }
