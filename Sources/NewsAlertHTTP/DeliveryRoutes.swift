@@ -37,7 +37,7 @@ public struct DeliveryRoutes: Sendable {
         router.post("/v1/deliveries/{id}/replay") { _, context in
             let delivery = try await ownedDelivery(context)
             guard try await database.scheduleReplay(deliveryID: delivery.id) else {
-                throw APIError(.conflict, code: "not_replayable", message: "delivery \(delivery.id) is \(delivery.state.rawValue); only delivered, failed or dead deliveries can be replayed")
+                throw APIError(.conflict, code: "not_replayable", message: "delivery \(delivery.id) is \(delivery.state.rawValue); only delivered, failed or dead webhook and email deliveries can be replayed (ticker clients resume by position)")
             }
             return try Response.json(status: .accepted, ["id": delivery.id, "status": "replay scheduled"])
         }

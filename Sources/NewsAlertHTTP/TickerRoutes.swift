@@ -13,11 +13,17 @@ public struct TickerRoutes: Sendable {
     let hub: TickerHub
     let allowedOrigins: Set<String>
     let heartbeat: Duration
+    /// Resolves a `?token=` (browsers cannot set headers on a WebSocket) to its subscriber, or nil.
+    let authenticate: @Sendable (String) async throws -> String?
 
-    public init(hub: TickerHub, allowedOrigins: Set<String> = [], heartbeat: Duration = .seconds(15)) {
+    public init(
+        hub: TickerHub, allowedOrigins: Set<String> = [], heartbeat: Duration = .seconds(15),
+        authenticate: @escaping @Sendable (String) async throws -> String? = { _ in nil }
+    ) {
         self.hub = hub
         self.allowedOrigins = allowedOrigins
         self.heartbeat = heartbeat
+        self.authenticate = authenticate
     }
 
     struct Subscription: Sendable {
@@ -29,10 +35,13 @@ public struct TickerRoutes: Sendable {
 
     public func add(to router: Router<NewsAlertRequestContext>) {
         router.ws("/v1/ticker") { request, context in
-            _ = try subscription(request, context)
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                throw APIError(.upgradeRequired, code: "websocket_required", message: "GET /v1/ticker is a WebSocket: send Upgrade: websocket")
+            }
+            _ = try await subscription(request, context)
             return .upgrade([:])
         } onUpgrade: { _, outbound, context in
-            let subscription = try subscription(context.request, context.requestContext)
+            let subscription = try await subscription(context.request, context.requestContext)
             let connection = hub.connect(filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog)
             defer { hub.disconnect(connection.id) }
             for frame in connection.initial { try await outbound.write(.text(frame.json)) }
@@ -52,7 +61,7 @@ public struct TickerRoutes: Sendable {
         }
     }
 
-    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) throws -> Subscription {
+    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) async throws -> Subscription {
         if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
             throw APIError(.forbidden, code: "origin_not_allowed", message: "WebSocket connections from \(origin.prefix(100)) are not allowed")
         }
@@ -70,6 +79,10 @@ public struct TickerRoutes: Sendable {
         }
         var filter = TickerFilter(sections: names("sections", NewsSection.self), regions: names("regions", NewsRegion.self), kinds: names("kinds", NewsKind.self))
         if context.subscriberID != nil { filter.subscriberID = try context.requireSubscriber() }
+        if let token = query.get("token") {
+            guard token.hasPrefix("nst_"), token.count <= 200, let subscriberID = try await authenticate(token) else { throw APIError.unauthenticated }
+            filter.subscriberID = subscriberID
+        }
         let since = query.get("since").map { Int64($0) ?? -2 }
         if let since, since < -1 { problems.append(FieldProblem(field: "since", problem: "must be a position (an integer ≥ -1)")) }
         let backlog = query.get("backlog").map { Int($0) ?? -1 } ?? 20

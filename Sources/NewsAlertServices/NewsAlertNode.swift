@@ -132,7 +132,9 @@ public struct NewsAlertNode: Sendable {
         if options.roles.contains(.ticker) {
             let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)
             services.append(try TickerFeed(kafka: kafka, hub: hub, logger: logger))
-            ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins)
+            ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins) { [database] token in
+                try await database.authenticateSubscriber(token: token)
+            }
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),

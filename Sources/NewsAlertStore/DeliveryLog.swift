@@ -227,7 +227,7 @@ extension AppDatabase {
     /// Puts a failed, dead or delivered delivery back in line for an immediate attempt; false if unknown.
     public func scheduleReplay(deliveryID: String) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state IN ('failed', 'dead', 'delivered', 'retrying')",
+            try db.execute(sql: "UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ? AND channel != 'ticker' AND state IN ('failed', 'dead', 'delivered', 'retrying')",
                            arguments: [Date(), Date(), deliveryID])
             return db.changesCount > 0
         }

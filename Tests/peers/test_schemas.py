@@ -33,7 +33,7 @@ SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
 CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
                      "deadletter.schema.json", "error.schema.json", "subscription-rule.schema.json",
                      "subscription-change.schema.json", "subscriber-change.schema.json", "channel-change.schema.json",
-                     "alert.schema.json"]
+                     "alert.schema.json", "ticker-item.schema.json"]
 # The fields a client may not send: the server owns them.
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
 SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
@@ -1054,6 +1054,94 @@ def test_alert_vocabulary_matches_the_other_schemas():
     assert set(clauses) <= set(rule) and set(rule) - set(clauses) == {"quiet_hours", "delivery", "channels"}
 
 
+# --- ticker-item.schema.json -------------------------------------------------------------------
+
+# The second Kawnin line on the live ticker: an update, matched by one subscriber's ticker channel.
+TICKER_UPDATE = {
+    "type": "update",
+    "story": ALERT_UPDATE["story"],
+    "event": ALERT_UPDATE["event"],
+    "audience": ["sbr_beirutdesk000000001"],
+}
+
+
+@pytest.mark.parametrize("item", [
+    pytest.param(TICKER_UPDATE, id="kawnin-update"),
+    pytest.param({**TICKER_UPDATE, "type": "alert", "audience": [],
+                  "story": {"story_id": ENRICHED_NEW["story"]["story_id"], "sequence": 1},
+                  "event": {**ALERT_UPDATE["event"], "id": KAWNIN_FIRST["id"], "headline": KAWNIN_FIRST["headline"], "urgency": 3}},
+                 id="first-line-nobody-subscribed"),
+    pytest.param({**TICKER_UPDATE, "type": "retraction", "audience": ["sbr_beirutdesk000000001", "sbr_nightdesk0000000001"],
+                  "story": {"story_id": ENRICHED_KILL["story"]["story_id"], "sequence": 3, "update_of": KAWNIN_SECOND["id"]},
+                  "event": {**ALERT_UPDATE["event"], "id": KILL_EVENT["id"], "status": "canceled", "supersedes": KAWNIN_FIRST["id"]}},
+                 id="retraction"),
+    pytest.param({**TICKER_UPDATE, "type": "correction",
+                  "story": {**TICKER_UPDATE["story"], "update_of": None},
+                  "event": {**ALERT_UPDATE["event"], "summary": None, "url": "https://english.almayadeen.net/news/politics/kawnin",
+                            "supersedes": KAWNIN_FIRST["id"]}},
+                 id="correction-with-nulls"),
+])
+def test_valid_ticker_items(item):
+    assert errors("ticker-item.schema.json", item) == []
+
+
+def ticker_event_changed(**changes) -> dict:
+    return {**TICKER_UPDATE, "event": mutate(TICKER_UPDATE["event"], **changes)}
+
+
+INVALID_TICKER_ITEMS = {
+    "missing type": mutate(TICKER_UPDATE, type=...),
+    "missing story": mutate(TICKER_UPDATE, story=...),
+    "missing event": mutate(TICKER_UPDATE, event=...),
+    "missing audience": mutate(TICKER_UPDATE, audience=...),
+    "null audience": mutate(TICKER_UPDATE, audience=None),
+    "audience as text": mutate(TICKER_UPDATE, audience="sbr_beirutdesk000000001"),
+    "empty subscriber id": mutate(TICKER_UPDATE, audience=[""]),
+    "subscriber id with spaces": mutate(TICKER_UPDATE, audience=["sbr_beirut desk"]),
+    "unknown type": mutate(TICKER_UPDATE, type="kill"),
+    "gap frame": {"type": "gap", "from": 3, "to": 7, "epoch": "cluster", "reason": "older than the window"},
+    "story without prefix": {**TICKER_UPDATE, "story": {**TICKER_UPDATE["story"], "story_id": KAWNIN_FIRST["id"]}},
+    "sequence 0": {**TICKER_UPDATE, "story": {**TICKER_UPDATE["story"], "sequence": 0}},
+    "story with relation": {**TICKER_UPDATE, "story": {**TICKER_UPDATE["story"], "relation": "update"}},
+    "event without headline": ticker_event_changed(headline=...),
+    "event without section": ticker_event_changed(section=...),
+    "event urgency 10": ticker_event_changed(urgency=10),
+    "event with unknown region": ticker_event_changed(regions=["Middle East"]),
+    "event with body": ticker_event_changed(body="The full text."),
+    # What WebSocket clients get is not what is on the topic.
+    "frame with position": {**TICKER_UPDATE, "position": 12, "epoch": "cluster"},
+    "an alert": ALERT_UPDATE,
+    "unknown property": mutate(TICKER_UPDATE, channel="ticker"),
+    "not an object": [TICKER_UPDATE],
+}
+
+
+@pytest.mark.parametrize("case", INVALID_TICKER_ITEMS)
+def test_invalid_ticker_items(case):
+    assert errors("ticker-item.schema.json", INVALID_TICKER_ITEMS[case]), f"{case} was accepted"
+
+
+def test_ticker_item_embeds_the_alerts_story_and_event():
+    """`story` and `event` are alert.schema.json's own (by reference), not copies that could drift."""
+    item, alert = load_schema("ticker-item.schema.json"), load_schema("alert.schema.json")
+    resolver = schema_registry().resolver(base_uri=item["$id"])
+    for name in ("story", "event"):
+        assert resolver.lookup(item["properties"][name]["$ref"]).contents == alert["properties"][name], name
+    assert enums(item["properties"]["type"]) == enums(alert["properties"]["type"])
+
+
+def test_ticker_item_schema_matches_the_swift_coding_keys():
+    path = SWIFT_CORE_DIR / "Ticker" / "TickerItem.swift"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), "TickerItem")
+    assert fields, f"no stored properties found for TickerItem in {path} (did its layout change?)"
+    schema = load_schema("ticker-item.schema.json")
+    assert set(schema["properties"]) == set(fields)
+    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}
+    assert schema["additionalProperties"] is False
+
+
 # --- the publication's vocabulary and the Swift model ------------------------------------------
 
 
@@ -1238,30 +1326,101 @@ def test_openapi_is_valid():
     validate_openapi(document, base_uri=(SCHEMAS_DIR / "openapi.yaml").as_uri())
 
 
+# The subscriber token's operations, and those that take an API key or the subscriber's own token.
+SUBSCRIBER_TOKEN_OPERATIONS = {
+    ("/v1/subscriptions", "get"), ("/v1/subscriptions", "post"), ("/v1/subscriptions/preview", "post"),
+    ("/v1/subscriptions/{id}", "get"), ("/v1/subscriptions/{id}", "patch"), ("/v1/subscriptions/{id}", "delete"),
+    ("/v1/channels", "get"), ("/v1/channels", "post"), ("/v1/channels/{id}", "delete"),
+    ("/v1/channels/{id}/rotate-secret", "post")}
+KEY_OR_TOKEN_OPERATIONS = {("/v1/deliveries", "get"), ("/v1/deliveries/{id}", "get"), ("/v1/deliveries/{id}/replay", "post")}
+ADMIN_KEY_OPERATIONS = {
+    ("/v1/subscribers", "post"), ("/v1/subscribers", "get"), ("/v1/subscribers/{id}", "get"),
+    ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post")}
+
+
+def openapi_operations() -> dict:
+    """(path, method) -> operation, for every operation of openapi.yaml."""
+    return {(path, method): operation for path, item in load_schema("openapi.yaml")["paths"].items()
+            for method, operation in item.items() if method != "parameters"}
+
+
 def test_openapi_has_every_operation_of_the_api():
     paths = load_schema("openapi.yaml")["paths"]
-    operations = {(path, method) for path, item in paths.items() for method in item if method != "parameters"}
-    assert operations == {
+    assert set(openapi_operations()) == {
         ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/{id}", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
-        ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get")}
+        ("/v1/ticker", "get"),
+        ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),
+        *ADMIN_KEY_OPERATIONS, *SUBSCRIBER_TOKEN_OPERATIONS, *KEY_OR_TOKEN_OPERATIONS}
     assert paths["/v1/events"]["post"]["responses"]["202"]
     for path in ("/healthz", "/readyz", "/newsroom", "/"):
         assert paths[path]["get"]["security"] == [], f"{path} must not need a key"
 
 
-def test_openapi_security_is_a_bearer_api_key():
+def test_openapi_security_is_a_bearer_api_key_or_subscriber_token():
     document = load_schema("openapi.yaml")
     schemes = document["components"]["securitySchemes"]
-    assert [{"type": scheme["type"], "scheme": scheme["scheme"]} for scheme in schemes.values()] == [
-        {"type": "http", "scheme": "bearer"}]
-    assert document["security"] == [{name: []} for name in schemes]
+    assert {name: (scheme["type"], scheme["scheme"]) for name, scheme in schemes.items()} == {
+        "apiKey": ("http", "bearer"), "subscriberToken": ("http", "bearer")}
+    # API keys by default; the subscriber's own routes take its token, the delivery log either.
+    assert document["security"] == [{"apiKey": []}]
+    for key, operation in openapi_operations().items():
+        if key in SUBSCRIBER_TOKEN_OPERATIONS:
+            assert operation["security"] == [{"subscriberToken": []}], key
+            assert "$ref" in operation["responses"]["401"], f"{key}: document the 401 for a missing token"
+        elif key in KEY_OR_TOKEN_OPERATIONS:
+            assert operation["security"] == [{"apiKey": []}, {"subscriberToken": []}], key
+        elif key in ADMIN_KEY_OPERATIONS:
+            assert "security" not in operation and "admin" in operation["description"], key
+            assert {"401", "403"} <= set(operation["responses"]), key
+    # The ticker is open to anonymous viewers; a subscriber token narrows it to the subscriber's items.
+    assert openapi_operations()[("/v1/ticker", "get")]["security"] == [{}, {"subscriberToken": []}]
+
+
+def test_openapi_ticker_is_a_websocket_with_documented_frames():
+    ticker = openapi_operations()[("/v1/ticker", "get")]
+    assert {"101", "401", "403", "422", "426"} <= set(ticker["responses"])
+    assert {parameter["name"] for parameter in ticker["parameters"]} == {"sections", "regions", "kinds", "since", "epoch", "token", "backlog"}
+    schemas = load_schema("openapi.yaml")["components"]["schemas"]
+    frames = [schemas[ref["$ref"].rsplit("/", 1)[1]] for ref in schemas["TickerFrame"]["oneOf"]]
+    assert sorted(str(enums(frame["properties"]["type"]) or frame["properties"]["type"]["const"]) for frame in frames) == sorted(
+        ["['alert', 'update', 'correction', 'retraction']", "gap", "heartbeat"])
+    # An item frame is a ticker item without its audience, with its position and the log's epoch.
+    item, frame = load_schema("ticker-item.schema.json"), schemas["TickerItemFrame"]
+    assert set(frame["properties"]) == set(item["properties"]) - {"audience"} | {"position", "epoch"}
+    assert enums(frame["properties"]["type"]) == enums(item["properties"]["type"])
+
+
+# openapi.yaml's answers and the Swift types they are encoded from.
+OPENAPI_SWIFT_TYPES = [
+    ("Subscriber", "NewsAlertCore/Subscriptions/Subscriber.swift", "Subscriber"),
+    ("Subscription", "NewsAlertCore/Subscriptions/Subscription.swift", "Subscription"),
+    ("DeliveryRecord", "NewsAlertStore/DeliveryLog.swift", "DeliveryRecord"),
+    ("DeliveryAttempt", "NewsAlertStore/DeliveryLog.swift", "DeliveryAttempt"),
+    ("RulePreview", "NewsAlertCore/Matching/RulePreview.swift", "RulePreview"),
+]
+
+
+@pytest.mark.parametrize("component, swift_file, type_name", OPENAPI_SWIFT_TYPES)
+def test_openapi_answers_match_the_swift_coding_keys(component, swift_file, type_name):
+    path = REPO_ROOT / "Sources" / swift_file
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    # Nested types (RulePreview.Item) declare coding keys of their own: leave them out first.
+    source = re.sub(r"\n    (?:public )?struct \w+[^{]*\{.*?\n    \}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    fields = swift_encoded_fields(source, type_name)
+    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
+    schema = load_schema("openapi.yaml")["components"]["schemas"][component]
+    assert set(schema["properties"]) == set(fields), f"{type_name}: properties differ from the Swift coding keys"
+    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}, type_name
+    assert schema["additionalProperties"] is False, type_name
 
 
 @pytest.mark.parametrize("component, file", [
     ("NewsEvent", "news-event.schema.json"),
     ("NewsEventInput", "news-event-input.schema.json"),
     ("Error", "error.schema.json"),
+    ("Alert", "alert.schema.json"),
 ])
 def test_openapi_inline_schemas_are_copies_of_the_files(component, file):
     inline = load_schema("openapi.yaml")["components"]["schemas"][component]
@@ -1303,7 +1462,7 @@ TOPICS = {
     "subscriptions.changelog": (3, None, ["compact"]),
     "alerts.webhook": (12, 3 * DAY_MS, ["delete"]),
     "alerts.email": (12, 3 * DAY_MS, ["delete"]),
-    "alerts.ticker": (6, 3 * DAY_MS, ["delete"]),
+    "alerts.ticker": (1, 3 * DAY_MS, ["delete"]),
 }
 
 
@@ -1367,7 +1526,7 @@ def test_asyncapi_references_resolve_and_schema_files_exist():
             files.add(path.name)
     assert {"news-event.schema.json", "news-enriched.schema.json", "deadletter.schema.json",
             "subscription-change.schema.json", "subscriber-change.schema.json", "channel-change.schema.json",
-            "alert.schema.json"} <= files
+            "alert.schema.json", "ticker-item.schema.json"} <= files
 
 
 def test_asyncapi_placeholders_name_their_future_schema_file():
