@@ -7,10 +7,14 @@ public enum TickerFrame: Sendable {
     case item(position: Int64, epoch: String, TickerItem)
     case gap(from: Int64, to: Int64?, epoch: String, reason: String)
     case heartbeat(position: Int64?, epoch: String)
+    /// A frame already encoded (an item encoded once for all clients).
+    case encoded(String)
 
     public var json: String {
         var object: [String: Any]
         switch self {
+        case .encoded(let text):
+            return text
         case .item(let position, let epoch, let item):
             let encoded = (try? JSONEncoder.newsAlert.encode(item)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
             object = encoded.filter { $0.key != "audience" }
@@ -70,7 +74,8 @@ public final class TickerHub: Sendable {
     public func publish(position: Int64, item: TickerItem) {
         state.withLockedValue { state in
             state.window.append(position: position, item: item)
-            let frame = TickerFrame.item(position: position, epoch: state.window.epoch, item)
+            // Encoded once here, not once per client.
+            let frame = TickerFrame.encoded(TickerFrame.item(position: position, epoch: state.window.epoch, item).json)
             for (id, client) in state.clients where client.filter.admits(item) {
                 if case .dropped = client.continuation.yield(frame) {
                     state.slow.insert(id)
