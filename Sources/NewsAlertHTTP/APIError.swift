@@ -27,6 +27,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var error: Detail
     }
 
+    /// The error as a ticker frame: `{"type": "error", "status", "code", "message", "fields"?}`.
+    var frameData: Data {
+        struct Frame: Encodable {
+            var type = "error"
+            var status: Int
+            var code: String
+            var message: String
+            var fields: [FieldProblem]?
+        }
+        return (try? JSONEncoder.newsAlert.encode(Frame(status: status.code, code: code, message: message, fields: fields))) ?? Data()
+    }
+
     var bodyData: Data {
         (try? JSONEncoder.newsAlert.encode(Body(error: .init(status: status.code, code: code, message: message, fields: fields)))) ?? Data()
     }

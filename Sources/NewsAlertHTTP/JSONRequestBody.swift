@@ -19,6 +19,9 @@ struct JSONRequestBody {
             buffer = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "the body exceeds the limit of \(limit) bytes")
+        } catch {
+            // A malformed transfer (bad chunk sizes, a connection cut mid-body) is the client's fault.
+            throw APIError(.badRequest, code: "invalid_body", message: "the request body could not be read (malformed transfer encoding or an interrupted upload)")
         }
         let data = Data(buffer: buffer)
         guard String(validating: data, as: UTF8.self) != nil else {

@@ -38,14 +38,28 @@ public struct TickerRoutes: Sendable {
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 throw APIError(.upgradeRequired, code: "websocket_required", message: "GET /v1/ticker is a WebSocket: send Upgrade: websocket")
             }
-            _ = try await subscription(request, context)
+            try checkOrigin(request)
             return .upgrade([:])
-        } onUpgrade: { _, outbound, context in
-            let subscription = try await subscription(context.request, context.requestContext)
+        } onUpgrade: { inbound, outbound, context in
+            // Query and token problems are answered on the socket (an error frame, then close code 4000 + HTTP status):
+            // a refused upgrade could only say 400 without a body.
+            let subscription: Subscription
+            do {
+                subscription = try await self.subscription(context.request, context.requestContext)
+            } catch let error as APIError {
+                try await outbound.write(.text(String(decoding: error.frameData, as: UTF8.self)))
+                try await outbound.close(.unknown(UInt16(4000 + error.status.code)), reason: error.code)
+                return
+            }
             let connection = hub.connect(filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog)
             defer { hub.disconnect(connection.id) }
             for frame in connection.initial { try await outbound.write(.text(frame.json)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // Reading is what answers pings and the client's close; when the client is gone, stop sending.
+                group.addTask {
+                    for try await _ in inbound {}
+                    hub.disconnect(connection.id)
+                }
                 group.addTask {
                     while true {
                         try await Task.sleep(for: heartbeat)
@@ -61,10 +75,14 @@ public struct TickerRoutes: Sendable {
         }
     }
 
-    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) async throws -> Subscription {
+    /// Browsers must open the ticker from this server's origin or an allowed one (refused before the upgrade).
+    private func checkOrigin(_ request: Request) throws {
         if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
             throw APIError(.forbidden, code: "origin_not_allowed", message: "WebSocket connections from \(origin.prefix(100)) are not allowed")
         }
+    }
+
+    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) async throws -> Subscription {
         let query = request.uri.queryParameters
         var problems: [FieldProblem] = []
         func names<Name: RawRepresentable & Hashable>(_ field: String, _: Name.Type) -> Set<Name> where Name.RawValue == String {

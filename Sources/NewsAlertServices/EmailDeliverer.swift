@@ -44,8 +44,12 @@ public struct EmailDeliverer: ChannelDeliverer {
             return .delivered(statusCode: receipt.reply.code, detail: String(receipt.reply.description.prefix(200)))
         } catch let error as SMTPError {
             let code = error.reply?.code
-            if error.isTransient { return .retry(statusCode: code, detail: String(error.description.prefix(300)), retryAfter: nil) }
-            return .failed(statusCode: code, detail: String(error.description.prefix(300)), disablesChannel: false)
+            let detail = String(error.description.prefix(300))
+            // Only a refusal of this recipient or message is a bounce; TLS, AUTH and protocol failures are the
+            // relay's or the operator's problem and are retried, so they never count against the subscriber.
+            let bounces: [SMTPError.Kind] = [.recipientRejected, .messageRejected, .messageTooLarge, .senderRejected]
+            if error.isTransient || !bounces.contains(error.kind) { return .retry(statusCode: code, detail: detail, retryAfter: nil) }
+            return .failed(statusCode: code, detail: detail, disablesChannel: false)
         } catch {
             return .retry(statusCode: nil, detail: "sending failed: \(type(of: error))", retryAfter: nil)
         }

@@ -16,15 +16,24 @@ public enum IdempotencyClaim: Sendable, Equatable {
 
 extension AppDatabase {
     /// Claims `key` for this caller and request body, atomically.
-    public func claimIdempotencyKey(_ key: String, principal: APIPrincipal, requestBody: Data) async throws -> IdempotencyClaim {
+    ///
+    /// A claim left pending longer than `staleAfter` belonged to a process that died mid-request: it is taken over,
+    /// so the client's retry publishes (enrich drops the copy if the first attempt reached Kafka after all: the
+    /// record carries the same idempotency key).
+    public func claimIdempotencyKey(_ key: String, principal: APIPrincipal, requestBody: Data, staleAfter: TimeInterval = 30) async throws -> IdempotencyClaim {
         let requestHash = SHA256.hash(data: requestBody).map { String(format: "%02x", $0) }.joined()
         return try await writer.write { db in
             if let row = try Row.fetchOne(
-                db, sql: "SELECT request_hash, state, response_status, response_body FROM idempotency_record WHERE api_key_id = ? AND key = ?",
+                db, sql: "SELECT request_hash, state, response_status, response_body, created_at FROM idempotency_record WHERE api_key_id = ? AND key = ?",
                 arguments: [principal.keyID, key]) {
                 guard row["request_hash"] as String == requestHash else { return .reusedWithDifferentBody }
-                guard row["state"] as String == "done", let status: Int = row["response_status"], let body: Data = row["response_body"] else { return .inProgress }
-                return .replay(status: status, body: body)
+                if row["state"] as String == "done", let status: Int = row["response_status"], let body: Data = row["response_body"] {
+                    return .replay(status: status, body: body)
+                }
+                let claimedAt: Date = row["created_at"]
+                guard Date().timeIntervalSince(claimedAt) > staleAfter else { return .inProgress }
+                try db.execute(sql: "UPDATE idempotency_record SET created_at = ? WHERE api_key_id = ? AND key = ?", arguments: [Date(), principal.keyID, key])
+                return .proceed
             }
             try db.execute(
                 sql: "INSERT INTO idempotency_record (api_key_id, key, request_hash, state, created_at) VALUES (?, ?, ?, 'pending', ?)",

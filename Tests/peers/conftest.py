@@ -466,3 +466,88 @@ SEED_ARTICLE = {
     "published_at": "2025-05-23T18:38:00+03:00",
     "language": "en",
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery tests (test_webhook_delivery.py, test_email_delivery.py): a module's own `newsalert serve`
+# with delivery options, and a reader of `subscriptions.changelog` to know when the delivery node's
+# subscription replica has a subscriber's channels and rules.
+# ---------------------------------------------------------------------------------------------
+
+from contextlib import contextmanager  # noqa: E402
+
+CHANGELOG_TOPIC = "subscriptions.changelog"
+KAFKA_WAIT_TIMEOUT = 30.0
+
+
+@contextmanager
+def own_newsalert_server(newsalert_bin: Path, workdir: Path, extra_args: Sequence[str] = (),
+                         env: dict[str, str] | None = None, name: str = "newsalert-serve") -> Iterator[NewsalertServer]:
+    """Starts ``newsalert serve --port P --data-dir WORKDIR/data EXTRA_ARGS`` (with ``env`` when given), waits
+    for it to listen, makes an editor and an admin key, and stops the server on exit.
+
+    Skips (with the reason) while the serve command is not built. Output goes to WORKDIR/serve.stdout|stderr.
+    """
+    available, reason = newsalert_serve_status(newsalert_bin)
+    if not available:
+        pytest.skip(reason)
+    data_dir = workdir / "data"
+    argv = [os.fspath(newsalert_bin), "serve", "--port", str(_free_port()), "--data-dir", os.fspath(data_dir),
+            *[os.fspath(arg) for arg in extra_args]]
+    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
+    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
+    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env)
+    process = BackgroundProcess(name, argv, popen, stdout_path, stderr_path, [stdout, stderr])
+    try:
+        base_url, bootstrap_servers = wait_for_serve(process)
+        yield NewsalertServer(base_url=base_url, bootstrap_servers=bootstrap_servers, data_dir=data_dir,
+                              editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
+                              admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
+    finally:
+        process.stop()
+
+
+class TopicReader:
+    """Reads every partition of a topic from the beginning (confluent-kafka, unique group, earliest)."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        self.topic = topic
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"peer-test-{uuid.uuid4().hex[:8]}",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        metadata = self.consumer.list_topics(topic, timeout=10).topics[topic]
+        assert metadata.partitions, f"topic {topic} has no partitions"
+        self.consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in metadata.partitions])
+
+    def wait_for(self, predicate: Callable[[list[tuple[bytes | None, bytes | None]]], object], timeout: float, message: str):
+        """Reads on until ``predicate(records so far)`` is truthy, which is returned; fails after ``timeout``."""
+        from confluent_kafka import KafkaException
+
+        deadline = time.monotonic() + timeout
+        while True:
+            message_ = self.consumer.poll(0.1)
+            if message_ is not None:
+                if message_.error():
+                    raise KafkaException(message_.error())
+                self.records.append((message_.key(), message_.value()))
+                continue
+            result = predicate(self.records)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {message} on {self.topic} "
+                            f"({len(self.records)} records read)")
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def wait_for_changelog(changelog: TopicReader, key: str, predicate: Callable[[dict], bool] = lambda value: True,
+                       what: str = "", timeout: float = KAFKA_WAIT_TIMEOUT) -> None:
+    """Waits until `subscriptions.changelog` carries the change of ``key`` (satisfying ``predicate``): the
+    delivery node's subscription replica applies the changelog, so fan-out and delivery act on it from then on."""
+    def found(records):
+        return any(k == key.encode() and v is not None and predicate(json.loads(v)) for k, v in records)
+    changelog.wait_for(found, timeout, f"the change of {key} {what}".strip())

@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -34,16 +32,13 @@ from typing import Callable, Iterator
 
 import pytest
 import requests
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 from jsonschema import Draft202012Validator
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from conftest import (
-    BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status, wait_for_serve,
-)
+from conftest import CHANGELOG_TOPIC, NewsalertServer, TopicReader, load_schema, own_newsalert_server, wait_for_changelog
 
-CHANGELOG, DEADLETTER = "subscriptions.changelog", "news.deadletter"
+CHANGELOG, DEADLETTER = CHANGELOG_TOPIC, "news.deadletter"
 # --retry-delays 0,1,1,1: four attempts in all, about three seconds (±20 % jitter) from first to last.
 RETRY_DELAYS = "0,1,1,1"
 MAX_ATTEMPTS = len(RETRY_DELAYS.split(","))
@@ -227,68 +222,16 @@ def check_delivery(request: Received, secrets: list[str]) -> dict:
     return alert
 
 
-# --- Kafka -------------------------------------------------------------------------------------
-
-
-class TopicReader:
-    """Reads every partition of a topic from the beginning (confluent-kafka, unique group, earliest)."""
-
-    def __init__(self, bootstrap: str, topic: str):
-        self.topic = topic
-        self.records: list[tuple[bytes | None, bytes | None]] = []
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"webhook-test-{uuid.uuid4().hex[:8]}",
-                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-        metadata = self.consumer.list_topics(topic, timeout=10).topics[topic]
-        assert metadata.partitions, f"topic {topic} has no partitions"
-        self.consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in metadata.partitions])
-
-    def wait_for(self, predicate: Callable[[list[tuple[bytes | None, bytes | None]]], object], timeout: float, message: str):
-        deadline = time.monotonic() + timeout
-        while True:
-            message_ = self.consumer.poll(0.1)
-            if message_ is not None:
-                if message_.error():
-                    raise KafkaException(message_.error())
-                self.records.append((message_.key(), message_.value()))
-                continue
-            result = predicate(self.records)
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout:.0f} s waiting for {message} on {self.topic} "
-                            f"({len(self.records)} records read)")
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
 # --- the server --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
     """A fresh `newsalert serve` that may deliver to 127.0.0.1, retries fast and times out in 2 s."""
-    available, reason = newsalert_serve_status(newsalert_bin)
-    if not available:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("webhook-delivery")
-    data_dir = workdir / "data"
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [os.fspath(newsalert_bin), "serve", "--port", str(port), "--data-dir", os.fspath(data_dir),
-            "--webhook-allow", "127.0.0.1/32", "--retry-delays", RETRY_DELAYS, "--webhook-timeout", f"{WEBHOOK_TIMEOUT:g}"]
-    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
-    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
-    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-    process = BackgroundProcess("newsalert-serve", argv, popen, stdout_path, stderr_path, [stdout, stderr])
-    try:
-        base_url, bootstrap_servers = wait_for_serve(process)
-        yield NewsalertServer(base_url=base_url, bootstrap_servers=bootstrap_servers, data_dir=data_dir,
-                              editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
-                              admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
-    finally:
-        process.stop()
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("webhook-delivery"),
+                              ["--webhook-allow", "127.0.0.1/32", "--retry-delays", RETRY_DELAYS,
+                               "--webhook-timeout", f"{WEBHOOK_TIMEOUT:g}"]) as server_:
+        yield server_
 
 
 @pytest.fixture(scope="module")
@@ -325,15 +268,6 @@ class Subscriber:
 
     def channel(self, path: str) -> dict:
         return self.channels[path]
-
-
-def wait_for_changelog(changelog: TopicReader, key: str, predicate: Callable[[dict], bool] = lambda value: True,
-                       what: str = "") -> None:
-    """Waits until `subscriptions.changelog` carries the change of ``key`` (satisfying ``predicate``): the
-    delivery node's subscription replica applies the changelog, so fan-out and delivery act on it from then on."""
-    def found(records):
-        return any(k == key.encode() and v is not None and predicate(json.loads(v)) for k, v in records)
-    changelog.wait_for(found, KAFKA_TIMEOUT, f"the change of {key} {what}".strip())
 
 
 def new_subscriber(server: NewsalertServer, receiver: Receiver, changelog: TopicReader, name: str, rule: dict,

@@ -43,7 +43,7 @@ public struct NewsEventInput: Sendable {
         }
         let kind = reader.enumeration("kind", NewsKind.self) ?? defaults?.kind
         if kind == nil, object["kind"] == nil || object["kind"] is NSNull { reader.problems.append(FieldProblem(field: "kind", problem: "is required (one of \(NewsKind.allCases.map(\.rawValue).joined(separator: ", ")))")) }
-        let headline = reader.text("headline", maxCharacters: limits.headlineCharacters, required: true)
+        let headline = reader.text("headline", maxCharacters: limits.headlineCharacters, required: true, singleLine: true)
         let summary = reader.text("summary", maxCharacters: limits.summaryCharacters)
         let body = reader.text("body", maxCharacters: limits.bodyCharacters)
         let section = reader.enumeration("section", NewsSection.self)
@@ -73,7 +73,7 @@ private struct FieldReader {
         object[field] == nil || object[field] is NSNull
     }
 
-    mutating func text(_ field: String, maxCharacters: Int, required: Bool = false) -> String? {
+    mutating func text(_ field: String, maxCharacters: Int, required: Bool = false, singleLine: Bool = false) -> String? {
         guard !isAbsent(field) else {
             if required { problems.append(FieldProblem(field: field, problem: "is required")) }
             return nil
@@ -94,6 +94,11 @@ private struct FieldReader {
         }
         if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\n\t".unicodeScalars.contains($0) }) {
             problems.append(FieldProblem(field: field, problem: "must not contain control characters"))
+            return nil
+        }
+        // A headline is one line: it becomes an email subject and a ticker line.
+        if singleLine, trimmed.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            problems.append(FieldProblem(field: field, problem: "must be one line (no line breaks)"))
             return nil
         }
         return trimmed

@@ -53,10 +53,12 @@
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       if (frame.type === "heartbeat") return;
+      if (frame.type === "error") { status.textContent = frame.message; return; }
       if (frame.type === "gap") {
         gapNotice.textContent = `Some items could not be replayed (${frame.reason}).`;
         gapNotice.hidden = false;
         epoch = frame.epoch;
+        position = frame.from - 1;
         return;
       }
       epoch = frame.epoch;

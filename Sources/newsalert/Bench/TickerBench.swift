@@ -104,6 +104,7 @@ struct ServeChild: Sendable {
     let baseURL: String
     let editorKey: String
     let directory: String?
+    var bootstrapServers = ""
     var pid: Int32 { process?.processIdentifier ?? -1 }
 
     static func start(extraArguments: [String] = []) async throws -> ServeChild {
@@ -114,9 +115,14 @@ struct ServeChild: Sendable {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         process.arguments = ["serve", "--port", "\(port)", "--data-dir", directory] + extraArguments
         process.environment = ProcessInfo.processInfo.environment.merging(["NEWSALERT_LOG_LEVEL": "error"]) { _, new in new }
-        process.standardOutput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // The first line names the embedded broker: `bootstrap.servers=host:port,...`.
+        var firstLine = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), let value = byte.first, value != 0x0A { firstLine.append(value) }
+        let bootstrap = String(decoding: firstLine, as: UTF8.self).replacingOccurrences(of: "bootstrap.servers=", with: "")
         let baseURL = "http://127.0.0.1:\(port)"
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { _ = http.shutdown() }
@@ -127,7 +133,7 @@ struct ServeChild: Sendable {
         let key = try AppDatabase.open(directory: directory).createAPIKey(role: .editor, label: "bench").secret
         // The consumer groups need a few seconds to be assigned their partitions.
         try await Task.sleep(for: .seconds(5))
-        return ServeChild(process: process, baseURL: baseURL, editorKey: key, directory: directory)
+        return ServeChild(process: process, baseURL: baseURL, editorKey: key, directory: directory, bootstrapServers: bootstrap)
     }
 
     func postBreaking(_ headline: String) async throws {
