@@ -55,6 +55,7 @@ struct DedupBench: AsyncParsableCommand {
 
         let pairs = try labelled.map { try DedupEvaluation.parsePairs(jsonl: Data(contentsOf: URL(fileURLWithPath: $0))) } ?? DedupEvaluation.bundledPairs()
         let measurement = DedupEvaluation.measure(pairs: pairs, enricher: enricher)
+        printLine("summary: dedup \(formatRate(Double(stream.count) / seconds)) events/s, \(storiesStarted) stories from \(stream.count) events")
         printLine("pairs:    \(pairs.count) labelled pairs (\(labelled ?? "bundled set")): \(measurement.summary)")
     }
 

@@ -41,6 +41,7 @@ struct IngestBench: AsyncParsableCommand {
             let latency = LatencySummary(result.latencies)
             printLine("accepted: \(result.accepted) of \(requests) (\(formatRate(Double(result.accepted) / result.seconds)) events/s over \(String(format: "%.2f", result.seconds)) s)")
             printLine("latency:  POST→202 p50 \(String(format: "%.2f", latency.p50)) ms, p99 \(String(format: "%.2f", latency.p99)) ms, max \(String(format: "%.2f", latency.max)) ms")
+            printLine("summary: ingest \(formatRate(Double(result.accepted) / result.seconds)) events/s, POST→202 p50 \(String(format: "%.1f", latency.p50)) ms p99 \(String(format: "%.1f", latency.p99)) ms")
             if result.accepted != requests { printLine("failures: \(result.failures.prefix(5).joined(separator: "; "))") }
             group.cancelAll()
         }

@@ -87,6 +87,7 @@ struct KafkaBench: AsyncParsableCommand {
         printLine("produce:  \(formatRate(Double(messages) / produceSeconds)) msgs/s (\(String(format: "%.2f", produceSeconds)) s until all \(messages) were acknowledged; failed \(failures))")
         printLine("consume:  \(formatRate(Double(replay.count) / replay.seconds)) msgs/s (a fresh group read \(replay.count) records in \(String(format: "%.2f", replay.seconds)) s)")
         printLine("latency:  produce→consume p50 \(String(format: "%.2f", latency.p50)) ms, p99 \(String(format: "%.2f", latency.p99)) ms, max \(String(format: "%.2f", latency.max)) ms (\(latency.count) messages at \(rate) msgs/s)")
+        printLine("summary: kafka produce \(formatRate(Double(messages) / produceSeconds))/s, consume \(formatRate(Double(replay.count) / replay.seconds))/s, latency p50 \(String(format: "%.1f", latency.p50)) ms p99 \(String(format: "%.1f", latency.p99)) ms at \(rate)/s")
         withExtendedLifetime(embedded) {}
         if replay.count != messages || live.count != latencyMessages || failures > 0 {
             printLine("LOST: read \(replay.count) of \(messages) and \(live.count) of \(latencyMessages); \(failures) sends failed")

@@ -23,6 +23,8 @@ struct MatchBench: AsyncParsableCommand {
         let report = MatchBenchmark(rules: rules, events: events, linearEvents: linearEvents, seed: seed).run()
         printLine(report.description)
         printLine("RSS: \(Self.residentMegabytes()) MiB after the run (\(before) MiB before)")
+        let ratio = report.index.eventsPerSecond / max(report.linear.eventsPerSecond, .leastNonzeroMagnitude)
+        printLine("summary: match \(rules) rules: index \(String(format: "%.1f", report.index.eventsPerSecond)) events/s vs linear \(String(format: "%.1f", report.linear.eventsPerSecond)) (\(String(format: "%.1f", ratio))x), RSS \(Self.residentMegabytes()) MiB")
         if report.disagreements > 0 { throw ExitCode.failure }
     }
 
