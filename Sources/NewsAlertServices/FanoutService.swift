@@ -107,11 +107,17 @@ public final class FanoutService: Service, Sendable {
     private func releaseHeldAlerts() async throws {
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.releaseInterval)
-            let due = try await database.dueHeldAlerts(now: Date(), limit: 500)
+            let now = Date()
+            let due = try await database.dueHeldAlerts(now: now, limit: 500)
             guard !due.isEmpty else { continue }
-            try await send(due)
-            try await database.releaseHeld(due)
-            logger.info("held alerts released", metadata: ["alerts": "\(due.count)"])
+            // Digest alerts of one channel due at one time go out as one message; the others one by one.
+            let groups = Dictionary(grouping: due.filter(\.digest)) { "\($0.channelID) \($0.deliverAfter?.timeIntervalSince1970 ?? 0)" }
+            let digests = groups.values.compactMap { Alert.digest(of: $0, now: now) }
+            let single = due.filter { !$0.digest }
+            try await send(single + digests)
+            try await database.releaseHeld(single)
+            try await database.releaseDigests(digests)
+            logger.info("held alerts released", metadata: ["alerts": "\(single.count)", "digests": "\(digests.count)", "digest.items": "\(due.count - single.count)"])
         }
     }
 

@@ -151,6 +151,27 @@ extension AppDatabase {
         }
     }
 
+    /// Records digests handed to their channel: the digest is a delivery of its own, and each gathered alert
+    /// is marked as sent in it (and remembered for later updates of its story).
+    public func releaseDigests(_ digests: [Alert]) async throws {
+        guard !digests.isEmpty else { return }
+        try await recordFanout({ var plan = FanoutPlan(); plan.immediate = digests; return plan }())
+        let now = Date()
+        try await writer.write { db in
+            for digest in digests {
+                for item in digest.digestItems ?? [] {
+                    let itemID = Alert.id(eventID: item.event.id, channelID: digest.channelID)
+                    try db.execute(sql: "UPDATE delivery SET state = 'queued', reason = ?, updated_at = ? WHERE id = ? AND state = 'held'",
+                                   arguments: ["sent in digest \(digest.alertID)", now, itemID])
+                    try db.execute(sql: """
+                        INSERT INTO story_delivery (story_id, channel_id, subscriber_id, channel, last_event_id) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(story_id, channel_id) DO UPDATE SET last_event_id = excluded.last_event_id
+                        """, arguments: [item.story.storyID, digest.channelID, digest.subscriberID, digest.channel.rawValue, item.event.id])
+                }
+            }
+        }
+    }
+
     // MARK: Channel side
 
     /// Puts an alert read from its channel topic in the worker's queue (due now) and returns its state.

@@ -63,6 +63,14 @@ public struct Alert: Codable, Sendable, Hashable {
         }
     }
 
+    /// One story event inside a digest.
+    public struct DigestItem: Codable, Sendable, Hashable {
+        public var type: AlertType
+        public var story: Story
+        public var event: Event
+        public var matched: [Match]
+    }
+
     /// Stable for one event and channel: the same across retries and redeliveries (`webhook-id`).
     public var alertID: String
     public var channel: DeliveryChannel.Kind
@@ -74,6 +82,8 @@ public struct Alert: Codable, Sendable, Hashable {
     public var matched: [Match]
     public var deliverAfter: Date?
     public var digest: Bool
+    /// For a digest: every item it gathers, oldest first (the alert's own `event` is the newest).
+    public var digestItems: [DigestItem]? = nil
     public var createdAt: Date
 
     /// The id of the alert for `eventID` on `channelID`.
@@ -89,7 +99,20 @@ public struct Alert: Codable, Sendable, Hashable {
         case type, story, event, matched
         case deliverAfter = "deliver_after"
         case digest
+        case digestItems = "digest_items"
         case createdAt = "created_at"
+    }
+
+    /// One message gathering held digest alerts of one channel due at one time; its id is stable for them.
+    public static func digest(of alerts: [Alert], now: Date) -> Alert? {
+        let ordered = alerts.sorted { ($0.event.publishedAt, $0.alertID) < ($1.event.publishedAt, $1.alertID) }
+        guard var newest = ordered.last else { return nil }
+        let due = Int((newest.deliverAfter ?? now).timeIntervalSince1970)
+        newest.alertID = "digest.\(newest.channelID).\(due)"
+        newest.digestItems = ordered.map { DigestItem(type: $0.type, story: $0.story, event: $0.event, matched: $0.matched) }
+        newest.matched = Array(Set(ordered.flatMap(\.matched))).sorted { ($0.subscriptionID, $0.clause.rawValue, $0.value) < ($1.subscriptionID, $1.clause.rawValue, $1.value) }
+        newest.createdAt = now
+        return newest
     }
 }
 

@@ -10,6 +10,14 @@ public struct AlertEmailContent: Sendable, Hashable {
     public var html: String
 
     public init(_ alert: Alert, unsubscribeURL: String) {
+        if let items = alert.digestItems, !items.isEmpty {
+            self = Self(digest: items, unsubscribeURL: unsubscribeURL)
+        } else {
+            self = Self(single: alert, unsubscribeURL: unsubscribeURL)
+        }
+    }
+
+    private init(single alert: Alert, unsubscribeURL: String) {
         let headline = alert.event.headline.components(separatedBy: .newlines).joined(separator: " ")
         let label: String = switch alert.type {
         case .alert: alert.event.urgency == .flash ? "FLASH" : "BREAKING"
@@ -36,6 +44,28 @@ public struct AlertEmailContent: Sendable, Hashable {
         body += "<p>\(escape(place)) · \(escape(RFC3339.format(alert.event.publishedAt)))</p>"
         if !why.isEmpty { body += "<p>Why you got this: \(escape(why))</p>" }
         body += "<p><a href=\"\(escape(unsubscribeURL))\">Unsubscribe</a></p>"
+        html = "<!doctype html><html><body>\(body)</body></html>"
+    }
+
+    /// A digest: every item with its headline, place and time, newest last.
+    private init(digest items: [Alert.DigestItem], unsubscribeURL: String) {
+        let escape = Self.escape
+        let flat = { (text: String) in text.components(separatedBy: .newlines).joined(separator: " ") }
+        subject = "[DIGEST] \(items.count) item\(items.count == 1 ? "" : "s"): \(flat(items.last?.event.headline ?? ""))"
+        var lines = ["DIGEST: \(items.count) item\(items.count == 1 ? "" : "s")", ""]
+        var body = "<p><strong>DIGEST</strong></p><ol>"
+        for item in items {
+            let when = RFC3339.format(item.event.publishedAt)
+            let place = ([item.event.section.rawValue] + item.event.regions.map(\.rawValue)).joined(separator: " · ")
+            lines += ["- \(flat(item.event.headline)) (\(place), \(when))"]
+            if let url = item.event.url { lines += ["  \(url)"] }
+            body += "<li>\(escape(flat(item.event.headline))) <small>\(escape(place)) · \(escape(when))</small>"
+            if let url = item.event.url, url.lowercased().hasPrefix("http") { body += " <a href=\"\(escape(url))\">Read</a>" }
+            body += "</li>"
+        }
+        lines += ["", "Unsubscribe: \(unsubscribeURL)"]
+        body += "</ol><p><a href=\"\(escape(unsubscribeURL))\">Unsubscribe</a></p>"
+        text = lines.joined(separator: "\n")
         html = "<!doctype html><html><body>\(body)</body></html>"
     }
 
