@@ -135,7 +135,12 @@ struct NodeOptions: ParsableArguments {
         ])
     }
 
-    func run(roles: Set<NewsAlertNode.Role>, label: String) async throws {
+    /// Runs a node with `roles`. `portWhenUnset` replaces the default port when no flag, variable or file sets one
+    /// (a worker role on a shared machine should not claim 8080).
+    func run(
+        roles: Set<NewsAlertNode.Role>, label: String, portWhenUnset: Int? = nil,
+        customize: (inout NewsAlertNode.Options) -> Void = { _ in }
+    ) async throws {
         let settings = try settings()
         CommandLogging.bootstrap(settings)
         let logger = CommandLogging.logger(label)
@@ -145,10 +150,15 @@ struct NodeOptions: ParsableArguments {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         options.metricsText = { registry.emitToString() }
         options.kafka = try settings[.bootstrapServers].map { try kafka.configuration(bootstrapServers: $0) }
+        // Only `serve` starts an embedded broker; a single role joins a cluster that other roles share.
+        if options.kafka == nil, roles != Set(NewsAlertNode.Role.allCases) {
+            throw ValidationError("`newsalert \(label)` needs --bootstrap-servers (or NEWSALERT_BOOTSTRAP_SERVERS); `newsalert serve` runs every role on an embedded broker")
+        }
         options.embeddedBrokers = brokers
         options.replicationFactor = replicationFactor
         options.host = settings[.host] ?? "127.0.0.1"
-        guard let port = settings[.port].flatMap(Int.init), (0...65535).contains(port) else {
+        let configuredPort = settings.entry(.port).source == .default ? portWhenUnset.map(String.init) ?? settings[.port] : settings[.port]
+        guard let port = configuredPort.flatMap(Int.init), (0...65535).contains(port) else {
             throw ValidationError("the port (--port or NEWSALERT_PORT) must be 0...65535")
         }
         options.port = port
@@ -161,6 +171,7 @@ struct NodeOptions: ParsableArguments {
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom
         options.publicURL = settings[.publicURL] ?? options.publicURL
+        customize(&options)
         options.webhookAllowlist = (settings[.webhookAllow] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
