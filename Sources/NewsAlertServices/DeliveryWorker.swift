@@ -33,6 +33,8 @@ public final class DeliveryWorker: Service, Sendable {
         public var pollInterval: Duration = .milliseconds(100)
         /// Permanent failures on one channel within a week after which it is disabled (bounces); nil never.
         public var bounceLimit: Int?
+        /// A channel failing for this long without one success is disabled (its queued deliveries go dead).
+        public var disableFailingAfter: Duration = .seconds(5 * 86_400)
         public init() {}
     }
 
@@ -131,6 +133,14 @@ public final class DeliveryWorker: Service, Sendable {
             logger.info("alert delivered", metadata: ["delivery.id": "\(alert.alertID)", "subscriber.id": "\(alert.subscriberID)", "channel": "\(channel.kind.rawValue)", "attempt": "\(number)"])
         case .retry(let status, let detail, let retryAfter):
             let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "retry", statusCode: status, detail: detail, durationMilliseconds: milliseconds)
+            if let since = try await database.failingSince(channelID: channel.id),
+               Date().timeIntervalSince(since) >= Double(configuration.disableFailingAfter.components.seconds) {
+                let reason = "failing since \(RFC3339.format(since)) without one success; last: \(detail)"
+                try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .dead, nextAttemptAt: nil, reason: reason)
+                try await deadLetter(alert, reason: reason)
+                try await disable(channel, reason: reason)
+                return
+            }
             if let delay = configuration.schedule.delay(afterAttempt: number, retryAfter: retryAfter) {
                 let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
                 try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .retrying, nextAttemptAt: next, reason: detail)
@@ -153,16 +163,18 @@ public final class DeliveryWorker: Service, Sendable {
                 disables = true
                 reason = "\(limit) permanent failures within a week; last: \(detail)"
             }
-            if disables {
-                let reason = reason
-                PipelineMetrics.channelDisabled(channel.kind)
-                _ = try await database.updateChannel(id: channel.id, subscriberID: channel.subscriberID) { channel in
-                    channel.status = .disabled
-                    channel.disabledReason = reason
-                }
-                logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(reason)"])
-            }
+            if disables { try await disable(channel, reason: reason) }
         }
+    }
+
+    /// Disables a channel for good reason (410, bounces, failing too long) and publishes the change.
+    private func disable(_ channel: DeliveryChannel, reason: String) async throws {
+        PipelineMetrics.channelDisabled(channel.kind)
+        _ = try await database.updateChannel(id: channel.id, subscriberID: channel.subscriberID) { channel in
+            channel.status = .disabled
+            channel.disabledReason = reason
+        }
+        logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(reason)"])
     }
 
     private func deadLetter(_ alert: Alert, reason: String) async throws {

@@ -238,6 +238,17 @@ extension AppDatabase {
         }
     }
 
+    /// Since when a channel has been failing without a single success: the creation of its oldest delivery still
+    /// being attempted, retrying or dead after its last delivered one; nil when nothing is failing.
+    public func failingSince(channelID: String) async throws -> Date? {
+        try await writer.read { db in
+            try Date.fetchOne(db, sql: """
+                SELECT MIN(created_at) FROM delivery WHERE channel_id = ? AND state IN ('retrying', 'sending', 'dead')
+                  AND created_at > COALESCE((SELECT MAX(updated_at) FROM delivery WHERE channel_id = ? AND state = 'delivered'), '0000')
+                """, arguments: [channelID, channelID])
+        }
+    }
+
     /// How many deliveries of `channel` wait for another attempt.
     public func retryQueueDepth(channel: DeliveryChannel.Kind) async throws -> Int {
         try await writer.read { db in

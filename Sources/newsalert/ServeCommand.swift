@@ -117,6 +117,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
     var retryDelays: String?
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
+    @Option(help: "Seconds a channel may fail without one success before it is disabled (default 5 days).") var disableFailingAfter: Int = 5 * 86_400
     @Option(help: "SMTP relay HOST:PORT for email alerts. Env: NEWSALERT_SMTP_RELAY.") var smtpRelay: String?
     @Option(help: "SMTP TLS: none, starttls, starttls-if-available or implicit. Env: NEWSALERT_SMTP_TLS.") var smtpTLS: String?
     @Option(help: "PEM file of CA certificates to trust for the SMTP relay. Env: NEWSALERT_SMTP_CA_FILE.") var smtpCAFile: String?
@@ -176,6 +177,7 @@ struct NodeOptions: ParsableArguments {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
         options.fanout.groupID = fanoutGroup
+        options.delivery.disableFailingAfter = .seconds(disableFailingAfter)
         options.tickerWindow = tickerWindow
         options.tickerClientBuffer = tickerClientBuffer
         options.tickerAllowedOrigins = Set(tickerOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })

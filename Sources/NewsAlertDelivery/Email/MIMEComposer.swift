@@ -120,3 +120,14 @@ public struct MIMEComposer: Sendable {
         return ats == 1 && inner.first != UInt8(ascii: "@") && inner.last != UInt8(ascii: "@")
     }
 }
+
+extension MIMEComposer {
+    /// ``compose(_:)`` for a send: a message that cannot be composed is a permanent ``SMTPError/Kind/invalidMessage``.
+    func composeForSending(_ message: MailMessage) throws -> [UInt8] {
+        do {
+            return try compose(message)
+        } catch {
+            throw SMTPError(kind: .invalidMessage, detail: String(describing: error), isTransient: false)
+        }
+    }
+}

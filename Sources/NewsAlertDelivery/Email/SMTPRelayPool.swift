@@ -87,12 +87,7 @@ public actor SMTPRelayPool {
     public nonisolated func send(_ message: MailMessage, composer: MIMEComposer = MIMEComposer()) async throws
         -> SMTPDeliveryReceipt
     {
-        let bytes: [UInt8]
-        do {
-            bytes = try composer.compose(message)
-        } catch {
-            throw SMTPError(kind: .invalidMessage, detail: String(describing: error), isTransient: false)
-        }
+        let bytes = try composer.composeForSending(message)
         return try await send(rawMessage: bytes, from: message.envelopeFrom, to: message.envelopeRecipients)
     }
 
