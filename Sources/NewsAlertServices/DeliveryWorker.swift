@@ -31,6 +31,8 @@ public final class DeliveryWorker: Service, Sendable {
         /// Attempts in flight at once across all targets.
         public var maxConcurrentAttempts = 64
         public var pollInterval: Duration = .milliseconds(100)
+        /// Attempts in flight at once to one channel (endpoint or address).
+        public var maxConcurrentPerTarget = 4
         /// Permanent failures on one channel within a week after which it is disabled (bounces); nil never.
         public var bounceLimit: Int?
         /// A channel failing for this long without one success is disabled (its queued deliveries go dead).
@@ -101,7 +103,7 @@ public final class DeliveryWorker: Service, Sendable {
                     lastDepthReport = ContinuousClock.now
                 }
                 let free = configuration.maxConcurrentAttempts - inFlight.withLockedValue { $0 }
-                let due = free > 0 ? try await database.claimDue(channel: deliverer.kind, now: Date(), limit: free) : []
+                let due = free > 0 ? try await database.claimDue(channel: deliverer.kind, now: Date(), limit: free, perTarget: configuration.maxConcurrentPerTarget) : []
                 for (alert, attempts) in due {
                     inFlight.withLockedValue { $0 += 1 }
                     group.addTask {

@@ -40,6 +40,8 @@ public struct NewsAlertNode: Sendable {
         public var webhook = WebhookSender.Configuration()
         /// CIDRs and host names webhooks may reach despite the SSRF guard (e.g. 127.0.0.1/32 on premises).
         public var webhookAllowlist: [String] = []
+        /// Requests per second to one webhook endpoint (bursts up to the same number).
+        public var webhookRatePerSecond: Double = 50
         /// Items the ticker keeps for resuming clients, and how far one client may fall behind before it is dropped.
         /// The SMTP relay for email alerts; nil turns email delivery off (alerts wait on alerts.email).
         public var smtp: SMTPRelayConfiguration?
@@ -119,7 +121,7 @@ public struct NewsAlertNode: Sendable {
         }
         if options.roles.contains(.deliverWebhook) {
             services.append(try DeliveryWorker(
-                deliverer: WebhookDeliverer(sender: webhookSender), kafka: kafka, producer: pipelineProducer, database: database,
+                deliverer: WebhookDeliverer(sender: webhookSender, rateLimiter: EndpointRateLimiter(ratePerSecond: options.webhookRatePerSecond)), kafka: kafka, producer: pipelineProducer, database: database,
                 replica: replica, configuration: options.delivery, logger: logger))
         }
         var producerConfiguration = KafkaProducerConfiguration(kafka: kafka)

@@ -7,9 +7,12 @@ import NewsAlertHTTP
 public struct WebhookDeliverer: ChannelDeliverer {
     public let kind = DeliveryChannel.Kind.webhook
     let sender: WebhookSender
+    /// Requests per second to one endpoint (the sender also caps how many are in flight at once).
+    let rateLimiter: EndpointRateLimiter
 
-    public init(sender: WebhookSender) {
+    public init(sender: WebhookSender, rateLimiter: EndpointRateLimiter = EndpointRateLimiter(ratePerSecond: 50)) {
         self.sender = sender
+        self.rateLimiter = rateLimiter
     }
 
     public func deliver(_ alert: Alert, to channel: DeliveryChannel, attempt: Int) async -> ChannelAttemptResult {
@@ -26,6 +29,11 @@ public struct WebhookDeliverer: ChannelDeliverer {
         let request = WebhookRequest(
             endpointID: channel.id, url: url, messageID: alert.alertID, body: body,
             signer: WebhookSigner(current: current, previous: Array(secrets.dropFirst())))
+        do {
+            try await rateLimiter.acquire(channel.id)
+        } catch {
+            return .retry(statusCode: nil, detail: "stopped while waiting for the endpoint's rate limit", retryAfter: nil)
+        }
         let result = await sender.send(request)
         switch result.outcome {
         case .delivered:

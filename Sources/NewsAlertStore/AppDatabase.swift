@@ -164,6 +164,7 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "delivery_by_subscriber", on: "delivery", columns: ["subscriber_id", "created_at"])
             try db.create(index: "delivery_by_state", on: "delivery", columns: ["state", "next_attempt_at"])
+            try db.create(index: "delivery_by_channel", on: "delivery", columns: ["channel_id", "state"])
             try db.create(table: "delivery_attempt") { table in
                 table.column("delivery_id", .text).notNull().references("delivery", onDelete: .cascade)
                 table.column("attempt", .integer).notNull()

@@ -212,11 +212,19 @@ extension AppDatabase {
 
     /// Claims deliveries of `channel` whose next attempt is due: they move to `sending` in the same transaction,
     /// so no delivery is attempted twice at once. `recordAttempt` moves them on.
-    public func claimDue(channel: DeliveryChannel.Kind, now: Date, limit: Int) async throws -> [(alert: Alert, attempts: Int)] {
+    ///
+    /// At most `perTarget` deliveries of one channel (one endpoint or address) are in flight at once, so a backlog
+    /// for one slow receiver cannot take every worker slot from the others.
+    public func claimDue(channel: DeliveryChannel.Kind, now: Date, limit: Int, perTarget: Int = 4) async throws -> [(alert: Alert, attempts: Int)] {
         try await writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, payload, attempts FROM delivery WHERE state = 'retrying' AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
-                """, arguments: [channel.rawValue, now, limit])
+                SELECT id, payload, attempts FROM (
+                  SELECT id, payload, attempts, next_attempt_at,
+                         ROW_NUMBER() OVER (PARTITION BY channel_id ORDER BY next_attempt_at, id) AS rank,
+                         (SELECT COUNT(*) FROM delivery busy WHERE busy.channel_id = due.channel_id AND busy.state = 'sending') AS in_flight
+                  FROM delivery due WHERE state = 'retrying' AND channel = ? AND next_attempt_at <= ?)
+                WHERE rank + in_flight <= ? ORDER BY next_attempt_at, id LIMIT ?
+                """, arguments: [channel.rawValue, now, perTarget, limit])
             for row in rows {
                 try db.execute(sql: "UPDATE delivery SET state = 'sending', updated_at = ? WHERE id = ?", arguments: [now, row["id"] as String])
             }

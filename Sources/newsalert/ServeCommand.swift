@@ -117,6 +117,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
     var retryDelays: String?
     @Option(help: "Webhook attempt timeout in seconds.") var webhookTimeout: Double = 15
+    @Option(help: "Requests per second to one webhook endpoint.") var webhookRate: Double = 50
+    @Option(help: "Webhook requests in flight at once to one endpoint.") var webhookConcurrency: Int = 4
     @Option(help: "Seconds a channel may fail without one success before it is disabled (default 5 days).") var disableFailingAfter: Int = 5 * 86_400
     @Option(help: "SMTP relay HOST:PORT for email alerts. Env: NEWSALERT_SMTP_RELAY.") var smtpRelay: String?
     @Option(help: "SMTP TLS: none, starttls, starttls-if-available or implicit. Env: NEWSALERT_SMTP_TLS.") var smtpTLS: String?
@@ -176,6 +178,9 @@ struct NodeOptions: ParsableArguments {
         options.webhookAllowlist = (settings[.webhookAllow] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.webhook.timeout = .milliseconds(Int(webhookTimeout * 1000))
+        options.webhookRatePerSecond = webhookRate
+        options.webhook.maximumConcurrentRequestsPerEndpoint = max(1, webhookConcurrency)
+        options.delivery.maxConcurrentPerTarget = max(1, webhookConcurrency)
         options.fanout.groupID = fanoutGroup
         options.delivery.disableFailingAfter = .seconds(disableFailingAfter)
         options.tickerWindow = tickerWindow

@@ -37,7 +37,7 @@ struct TopicsCommand: AsyncParsableCommand {
         @Argument(help: "Topic name.") var name: String
         @Option(help: "Number of partitions.") var partitions: Int = 6
         @Option(help: "Replication factor.") var replicationFactor: Int = 1
-        @Option(name: .customLong("config"), help: "Topic config KEY=VALUE (e.g. cleanup.policy=compact); repeatable.")
+        @Option(name: .customLong("topic-config"), help: "Topic config KEY=VALUE (e.g. cleanup.policy=compact); repeatable.")
         var configs: [String] = []
         @Flag(help: "Succeed if the topic already exists.") var ifNotExists = false
 
@@ -46,7 +46,7 @@ struct TopicsCommand: AsyncParsableCommand {
             var topicConfigs: [String: String] = [:]
             for entry in configs {
                 let parts = entry.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw ValidationError("--config expects KEY=VALUE, got \"\(entry)\"") }
+                guard parts.count == 2 else { throw ValidationError("--topic-config expects KEY=VALUE, got \"\(entry)\"") }
                 topicConfigs[String(parts[0])] = String(parts[1])
             }
             let admin = try KafkaAdmin(configuration: try kafka.requiredConfiguration(), logger: CommandLogging.logger("topics"))

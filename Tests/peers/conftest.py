@@ -7,7 +7,13 @@ What is here, for every test file in this folder:
 * ``run_process`` / ``run_newsalert``: run a command to completion, always with a timeout.
 * ``spawn``: start a long-running process (a server, a broker) that is stopped at teardown.
 * ``start_broker`` / ``broker``: an embedded Kafka cluster from ``newsalert broker``.
-* ``unique_name``, ``free_tcp_port``, ``wait_until``: small helpers for isolated tests.
+* ``unique_name``, ``free_tcp_port``, ``wait_until``: small helpers for isolated tests (``unique_tag`` and
+  ``free_port`` as plain functions).
+* ``describe``, ``schema_errors``, ``stored_record_count``: failure messages for HTTP responses, contract
+  validation, records on a topic.
+* ``own_newsalert_server``: a module's own ``newsalert serve`` (with extra options); ``call`` and
+  ``post_event``: requests to it that must answer a given status; ``wait_for_received``: waits for what a peer
+  (webhook receiver, mail relay) got from it.
 """
 
 from __future__ import annotations
@@ -234,15 +240,25 @@ def broker(start_broker) -> str:
 @pytest.fixture
 def unique_name() -> Callable[[str], str]:
     """``unique_name("alerts")`` -> ``"alerts-1a2b3c4d"``: distinct topic, group or queue names."""
-    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return unique_tag
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers under test)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def unique_tag(label: str) -> str:
+    """``unique_tag("alerts")`` -> ``"alerts-1a2b3c4d"``: a name no other test (or test run) uses."""
+    return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 def free_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago (for servers under test)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(name="wait_until", scope="session")
@@ -280,6 +296,33 @@ def load_schema(name: str) -> dict:
     path = SCHEMAS_DIR / name
     text = path.read_text(encoding="utf-8")
     return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def schema_errors(validator, instance) -> list[str]:
+    """Every error a jsonschema validator finds in ``instance``, as ``pointer: message`` lines."""
+    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            for error in validator.iter_errors(instance)]
+
+
+def describe(response, limit: int = 2000) -> str:
+    """A ``requests`` response in one line (request, status, the start of the body), for failure messages."""
+    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:limit]}"
+
+
+def stored_record_count(bootstrap: str, topic: str) -> int:
+    """Records the cluster holds for ``topic``: the sum of high - low watermarks of its partitions."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex[:8]}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        total = 0
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            total += high - low
+        return total
+    finally:
+        consumer.close()
 
 
 @dataclass(frozen=True)
@@ -386,12 +429,6 @@ def newsalert_serve_status(newsalert_bin: Path) -> tuple[bool, str]:
     return True, ""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def create_api_key(newsalert_bin: Path, data_dir: Path, role: str) -> str:
     """``newsalert keys create --role ROLE --data-dir DIR``: the key is alone on the last stdout line."""
     result = run_command([newsalert_bin, "keys", "create", "--role", role, "--data-dir", data_dir], check=True)
@@ -428,24 +465,8 @@ def newsalert_server(newsalert_bin: Path, tmp_path_factory) -> Iterator[Newsaler
     Skips (with the reason) while the serve command is not built; otherwise waits, bounded, for
     the ``listening on`` line and fails with the server's output if it does not come.
     """
-    available, reason = newsalert_serve_status(newsalert_bin)
-    if not available:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("newsalert-serve")
-    data_dir = workdir / "data"
-    argv = [os.fspath(newsalert_bin), "serve", "--port", str(_free_port()), "--data-dir", os.fspath(data_dir)]
-    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
-    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
-    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-    process = BackgroundProcess("newsalert-serve", argv, popen, stdout_path, stderr_path, [stdout, stderr])
-    try:
-        base_url, bootstrap_servers = wait_for_serve(process)
-        yield NewsalertServer(
-            base_url=base_url, bootstrap_servers=bootstrap_servers, data_dir=data_dir,
-            editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
-            admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
-    finally:
-        process.stop()
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("newsalert-serve")) as server:
+        yield server
 
 
 # The seed page's article as a client sends it to POST /v1/events, every optional field filled in.
@@ -469,9 +490,10 @@ SEED_ARTICLE = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Delivery tests (test_webhook_delivery.py, test_email_delivery.py): a module's own `newsalert serve`
-# with delivery options, and a reader of `subscriptions.changelog` to know when the delivery node's
-# subscription replica has a subscriber's channels and rules.
+# A module's own `newsalert serve` (with options of its own, e.g. delivery options), requests to it, and
+# for the delivery tests (test_webhook_delivery.py, test_email_delivery.py) a reader of
+# `subscriptions.changelog` to know when the delivery node's subscription replica has a subscriber's
+# channels and rules.
 # ---------------------------------------------------------------------------------------------
 
 from contextlib import contextmanager  # noqa: E402
@@ -492,7 +514,7 @@ def own_newsalert_server(newsalert_bin: Path, workdir: Path, extra_args: Sequenc
     if not available:
         pytest.skip(reason)
     data_dir = workdir / "data"
-    argv = [os.fspath(newsalert_bin), "serve", "--port", str(_free_port()), "--data-dir", os.fspath(data_dir),
+    argv = [os.fspath(newsalert_bin), "serve", "--port", str(free_port()), "--data-dir", os.fspath(data_dir),
             *[os.fspath(arg) for arg in extra_args]]
     stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
     stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
@@ -505,6 +527,21 @@ def own_newsalert_server(newsalert_bin: Path, workdir: Path, extra_args: Sequenc
                               admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
     finally:
         process.stop()
+
+
+def call(server: NewsalertServer, method: str, path: str, key: str, expected: int, **kwargs) -> dict:
+    """One request with ``key``; fails with the response unless its status is ``expected``. Returns the JSON body ({} when empty)."""
+    response = server.request(method, path, key=key, **kwargs)
+    assert response.status_code == expected, describe(response)
+    return response.json() if response.content else {}
+
+
+def post_event(server: NewsalertServer, headline: str, tags: list[str] | None = None, **fields) -> str:
+    """POST /v1/events of a breaking line (with ``tags`` and other ``fields`` when given) as the editor; returns its id."""
+    body = {"kind": "breaking", "headline": headline, **fields}
+    if tags:
+        body["tags"] = tags
+    return call(server, "POST", "/v1/events", server.editor_key, 202, json=body)["id"]
 
 
 class TopicReader:
@@ -542,6 +579,24 @@ class TopicReader:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def wait_for_received(received: Callable[[], list], predicate: Callable[[list], object], timeout: float, what: str,
+                      server: NewsalertServer | None = None):
+    """Polls until ``predicate(received())`` is truthy, which is returned. After ``timeout`` fails with ``what`` was
+    awaited, everything received (each item's ``describe()``) and, when given, the server's output.
+
+    For peers that record what the server sent them (a webhook receiver, a mail relay)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate(received())
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            got = "\n".join(item.describe() for item in received()) or "(nothing)"
+            context = f"\n{server.process.describe()}" if server else ""
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; received:\n{got}{context}")
+        time.sleep(0.05)
 
 
 def wait_for_changelog(changelog: TopicReader, key: str, predicate: Callable[[dict], bool] = lambda value: True,

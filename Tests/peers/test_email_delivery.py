@@ -53,8 +53,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import (
-    CHANGELOG_TOPIC, NewsalertServer, TopicReader, _free_port, newsalert_serve_status, own_newsalert_server,
-    run_command, wait_for_changelog,
+    CHANGELOG_TOPIC, NewsalertServer, TopicReader, call, describe, free_port, newsalert_serve_status,
+    own_newsalert_server, post_event, run_command, unique_tag, wait_for_changelog, wait_for_received,
 )
 
 MAIL_FROM = "News Desk <desk@news.example>"
@@ -124,7 +124,7 @@ class MailRelay:
 
     def __init__(self, port: int | None = None, *, auth: tuple[str, str] | None = None,
                  tls_context: ssl.SSLContext | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._lock = threading.Lock()
         self._mails: list[Mail] = []
         self._scripts: dict[str, list[str]] = {}
@@ -207,16 +207,7 @@ class MailRelay:
     def wait_for(self, address: str, predicate: Callable[[list[Mail]], object], message: str,
                  server: NewsalertServer | None = None, timeout: float = DELIVERY_TIMEOUT):
         """Polls until ``predicate(mails to address)`` is truthy, which is returned; fails after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate(self.mails(address))
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                got = "\n".join(mail.describe() for mail in self.mails(address)) or "(nothing)"
-                context = f"\n{server.process.describe()}" if server else ""
-                pytest.fail(f"timed out after {timeout:.0f} s waiting for {message} to {address}; received:\n{got}{context}")
-            time.sleep(0.05)
+        return wait_for_received(lambda: self.mails(address), predicate, timeout, f"{message} to {address}", server)
 
 
 def with_subject_prefix(prefix: str, accepted_only: bool = True) -> Callable[[list[Mail]], list[Mail]]:
@@ -236,16 +227,6 @@ def tls_authority(tmp_path: Path):
 
 
 # --- the API -----------------------------------------------------------------------------------
-
-
-def describe(response: requests.Response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
-
-
-def call(server: NewsalertServer, method: str, path: str, key: str, expected: int, **kwargs) -> dict:
-    response = server.request(method, path, key=key, **kwargs)
-    assert response.status_code == expected, describe(response)
-    return response.json() if response.content else {}
 
 
 @dataclass
@@ -273,13 +254,6 @@ def new_subscriber(server: NewsalertServer, changelog: TopicReader, name: str, r
     for key in [subscriber_id, *(channel["id"] for channel in subscriber.channels.values()), subscription["subscription_id"]]:
         wait_for_changelog(changelog, key)
     return subscriber
-
-
-def post_event(server: NewsalertServer, headline: str, tags: list[str] | None = None, **fields) -> str:
-    body = {"kind": "breaking", "headline": headline, **fields}
-    if tags:
-        body["tags"] = tags
-    return call(server, "POST", "/v1/events", server.editor_key, 202, json=body)["id"]
 
 
 def deliveries(server: NewsalertServer, subscriber: Subscriber) -> list[dict]:
@@ -311,12 +285,19 @@ def channels(server: NewsalertServer, subscriber: Subscriber) -> dict[str, dict]
     return {c["id"]: c for c in call(server, "GET", "/v1/channels", subscriber.token, 200)["channels"]}
 
 
-def unique_tag(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
-
-
 def unique_address(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def tagged_subscriber(server: NewsalertServer, label: str) -> tuple[Subscriber, str, str]:
+    """On a test's own server (no module changelog reader): a subscriber with one email address of its own and a
+    rule for a tag of its own. Returns the subscriber, the address and the tag."""
+    reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
+    try:
+        address, tag = unique_address(label), unique_tag(label)
+        return new_subscriber(server, reader, label, {"tags": [tag]}, [address]), address, tag
+    finally:
+        reader.close()
 
 
 def parts(mail: Mail) -> tuple[str, str]:
@@ -596,12 +577,7 @@ def secret_forms(username: str, password: str) -> list[str]:
 
 
 def deliver_one(server: NewsalertServer, relay: MailRelay, label: str, headline: str) -> tuple[Subscriber, Mail, dict]:
-    reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
-    try:
-        address, tag = unique_address(label), unique_tag(label)
-        subscriber = new_subscriber(server, reader, label, {"tags": [tag]}, [address])
-    finally:
-        reader.close()
+    subscriber, address, tag = tagged_subscriber(server, label)
     event_id = post_event(server, headline, [tag])
     delivery = wait_for_deliveries(server, subscriber, delivery_of(event_id, subscriber.channel_id(address),
                                                                    {"delivered", "failed", "dead"}), f"the delivery of {event_id}")
@@ -662,12 +638,7 @@ def test_starttls_refuses_an_untrusted_certificate(newsalert_bin, tmp_path):
     relay = MailRelay(tls_context=context).start()
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address, "starttls")) as server:
-            reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
-            try:
-                address, tag = unique_address("untrusted"), unique_tag("untrusted")
-                subscriber = new_subscriber(server, reader, "untrusted", {"tags": [tag]}, [address])
-            finally:
-                reader.close()
+            subscriber, address, tag = tagged_subscriber(server, "untrusted")
             event_id = post_event(server, "Syrian Observatory: Convoy stopped near Deir ez-Zor", [tag])
             delivery = wait_for_deliveries(server, subscriber, delivery_of(event_id, subscriber.channel_id(address),
                                                                            {"delivered", "failed", "dead"}), f"the delivery of {event_id}")
@@ -686,12 +657,7 @@ def test_relay_tls_failures_do_not_disable_the_recipients_channel(newsalert_bin,
     relay = MailRelay(tls_context=context).start()
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address, "starttls")) as server:
-            reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
-            try:
-                address, tag = unique_address("misconfigured"), unique_tag("misconfigured")
-                subscriber = new_subscriber(server, reader, "misconfigured", {"tags": [tag]}, [address])
-            finally:
-                reader.close()
+            subscriber, address, tag = tagged_subscriber(server, "misconfigured")
             channel_id = subscriber.channel_id(address)
             for headline in ["Syrian Observatory: Convoy stopped near Deir ez-Zor",
                              "Sudanese Doctors Network: Clinic reopens in Omdurman",
@@ -709,16 +675,11 @@ def test_relay_tls_failures_do_not_disable_the_recipients_channel(newsalert_bin,
 
 
 def test_relay_down_is_retried_and_replayed(newsalert_bin, tmp_path):
-    port = _free_port()  # nothing listens here until the relay starts below
+    port = free_port()  # nothing listens here until the relay starts below
     relay = MailRelay(port)
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address)) as server:
-            reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
-            try:
-                address, tag = unique_address("down"), unique_tag("down")
-                subscriber = new_subscriber(server, reader, "down", {"tags": [tag]}, [address])
-            finally:
-                reader.close()
+            subscriber, address, tag = tagged_subscriber(server, "down")
             channel_id = subscriber.channel_id(address)
             event_id = post_event(server, "Iraqi Ministry of Electricity: Grid failure in Basra", [tag])
             first = wait_for_deliveries(server, subscriber, delivery_of(event_id, channel_id, {"retrying", "delivered", "failed", "dead"}),
@@ -774,7 +735,7 @@ def wait_listening(port: int, process, timeout: float = 10.0) -> None:
 def test_fifty_alerts_through_smtp_sink(newsalert_bin, tmp_path, spawn):
     if not (SMTP_SINK.is_file() and os.access(SMTP_SINK, os.X_OK)):
         pytest.skip("Postfix's smtp-sink is not installed (apt-get install postfix)")
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-c", TRAMPOLINE, os.fspath(SMTP_SINK)]
     if os.getuid() == 0:
         argv += ["-u", "nobody"]
@@ -782,12 +743,7 @@ def test_fifty_alerts_through_smtp_sink(newsalert_bin, tmp_path, spawn):
     wait_listening(port, sink)
 
     with own_newsalert_server(newsalert_bin, tmp_path, serve_args(f"127.0.0.1:{port}")) as server:
-        reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
-        try:
-            tag = unique_tag("sink")
-            subscriber = new_subscriber(server, reader, "sink", {"tags": [tag]}, [unique_address("sink")])
-        finally:
-            reader.close()
+        subscriber, _, tag = tagged_subscriber(server, "sink")
         # Distinct stories: every headline has its own words, so none is a repeat or an update of another.
         event_ids = []
         for number in range(SINK_EVENTS):

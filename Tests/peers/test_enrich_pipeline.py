@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
-import socket
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,8 +35,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from conftest import (
-    SCHEMAS_DIR, BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status,
-    run_command, wait_for_serve,
+    SCHEMAS_DIR, BackgroundProcess, NewsalertServer, describe, load_schema, own_newsalert_server, run_command,
+    schema_errors,
 )
 
 EVENTS, ENRICHED, DEADLETTER = "news.events", "news.enriched", "news.deadletter"
@@ -82,11 +79,6 @@ ENRICHED_VALIDATOR = contract_validator(ENRICHED_SCHEMA)
 ENRICHMENT_VALIDATOR = contract_validator({"$ref": ENRICHED_SCHEMA["$id"] + "#/$defs/Enrichment"})
 EVENT_VALIDATOR = contract_validator(load_schema("news-event.schema.json"))
 DEADLETTER_VALIDATOR = contract_validator(load_schema("deadletter.schema.json"))
-
-
-def schema_errors(validator: Draft202012Validator, instance) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-            for error in validator.iter_errors(instance)]
 
 
 # --- Kafka, as independent clients see it ------------------------------------------------------
@@ -268,26 +260,8 @@ def contract_event(headline: str, event_id: str | None = None) -> dict:
 @pytest.fixture(scope="module")
 def server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
     """A fresh `newsalert serve` for this module: its own embedded cluster and data directory."""
-    available, reason = newsalert_serve_status(newsalert_bin)
-    if not available:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("enrich-pipeline")
-    data_dir = workdir / "data"
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [os.fspath(newsalert_bin), "serve", "--port", str(port), "--data-dir", os.fspath(data_dir)]
-    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
-    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
-    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-    process = BackgroundProcess("newsalert-serve", argv, popen, stdout_path, stderr_path, [stdout, stderr])
-    try:
-        base_url, bootstrap_servers = wait_for_serve(process)
-        yield NewsalertServer(base_url=base_url, bootstrap_servers=bootstrap_servers, data_dir=data_dir,
-                              editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
-                              admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
-    finally:
-        process.stop()
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("enrich-pipeline")) as server_:
+        yield server_
 
 
 @pytest.fixture(scope="module")
@@ -295,10 +269,6 @@ def enriched_reader(server: NewsalertServer) -> Iterator[TopicReader]:
     reader = TopicReader(server.bootstrap_servers, ENRICHED)
     yield reader
     reader.close()
-
-
-def describe(response: requests.Response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
 
 
 def post_event(server: NewsalertServer, body: dict, idempotency_key: str | None = None) -> requests.Response:

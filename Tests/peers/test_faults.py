@@ -42,10 +42,8 @@ import pytest
 import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from conftest import (
-    BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status,
-    wait_for_serve,
-)
+from conftest import BackgroundProcess, NewsalertServer, create_api_key, free_port, load_schema, own_newsalert_server
+from conftest import describe as describe_response
 
 EVENTS, ENRICHED, DEADLETTER, CHANGELOG, WEBHOOK_ALERTS = (
     "news.events", "news.enriched", "news.deadletter", "subscriptions.changelog", "alerts.webhook")
@@ -70,14 +68,8 @@ BROKER_DOWN_SECONDS = 8.0
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def describe(response: requests.Response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:1500]}"
+    return describe_response(response, limit=1500)
 
 
 def bearer(key: str | None) -> dict[str, str]:
@@ -913,24 +905,9 @@ def test_failing_receivers_end_states(pipeline: Pipeline, receiver: Receiver, tm
 
 @pytest.fixture(scope="module")
 def server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
-    available, reason = newsalert_serve_status(newsalert_bin)
-    if not available:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("faults-serve")
-    data_dir = workdir / "data"
-    argv = [os.fspath(newsalert_bin), "serve", "--port", str(free_port()), "--data-dir", os.fspath(data_dir),
-            "--webhook-allow", "127.0.0.1/32", "--retry-delays", "0,1", "--webhook-timeout", "2"]
-    stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
-    stdout, stderr = stdout_path.open("wb"), stderr_path.open("wb")
-    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-    process = BackgroundProcess("newsalert-serve", argv, popen, stdout_path, stderr_path, [stdout, stderr])
-    try:
-        base_url, bootstrap = wait_for_serve(process)
-        yield NewsalertServer(base_url=base_url, bootstrap_servers=bootstrap, data_dir=data_dir,
-                              editor_key=create_api_key(newsalert_bin, data_dir, "editor"),
-                              admin_key=create_api_key(newsalert_bin, data_dir, "admin"), process=process)
-    finally:
-        process.stop()
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("faults-serve"),
+                              ["--webhook-allow", "127.0.0.1/32", "--retry-delays", "0,1", "--webhook-timeout", "2"]) as server_:
+        yield server_
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from jsonschema import Draft202012Validator
 
 from conftest import (
-    SEED_ARTICLE, BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status, run_command,
-    wait_for_serve,
+    SEED_ARTICLE, BackgroundProcess, NewsalertServer, create_api_key, describe, load_schema, newsalert_serve_status,
+    run_command, schema_errors, stored_record_count, wait_for_serve,
 )
 
 TOPIC = "news.events"
@@ -52,15 +52,6 @@ _OPENAPI = load_schema("openapi.yaml")
 def openapi_validator(component: str) -> Draft202012Validator:
     """A validator for one of openapi.yaml's component schemas (its local $refs resolve)."""
     return _validator({"$ref": f"#/components/schemas/{component}", "components": _OPENAPI["components"]})
-
-
-def schema_errors(validator: Draft202012Validator, instance) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-            for error in validator.iter_errors(instance)]
-
-
-def describe(response: requests.Response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
 
 
 def json_body(response: requests.Response):
@@ -128,20 +119,6 @@ def check_record(record: dict, answer: dict) -> dict:
     assert schema_errors(EVENT_VALIDATOR, event) == [], f"invalid news event on {TOPIC}: {event}"
     assert event["id"] == answer["id"]
     return event
-
-
-def stored_record_count(bootstrap: str, topic: str = TOPIC) -> int:
-    """Records the cluster holds for ``topic``: the sum of high - low watermarks of its partitions."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex[:8]}"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        total = 0
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
 
 
 def parse_time(text: str) -> datetime:
@@ -235,10 +212,10 @@ def test_seed_breaking_lines_are_published_to_kafka(server, seed_page):
     """The ticker's lines, oldest first, each land on news.events keyed by id and valid; the
     list endpoint then shows them newest first, i.e. in the ticker's order."""
     lines = list(reversed(seed_page.breaking))  # the page shows the newest first
-    before = stored_record_count(server.bootstrap_servers)
+    before = stored_record_count(server.bootstrap_servers, TOPIC)
     answers = [assert_accepted(publish(server, {"kind": "breaking", "headline": line})) for line in lines]
     assert len({answer["id"] for answer in answers}) == len(lines), "event ids are not unique"
-    assert stored_record_count(server.bootstrap_servers) - before == len(lines), "not exactly one record per event"
+    assert stored_record_count(server.bootstrap_servers, TOPIC) - before == len(lines), "not exactly one record per event"
 
     records = read_topic(server.bootstrap_servers)
     for line, answer in zip(lines, answers):
@@ -322,12 +299,12 @@ def test_admin_may_publish(server):
 def test_idempotent_retry_publishes_once(server):
     key = f"retry-{uuid.uuid4()}"
     body = {"kind": "breaking", "headline": unique_headline("Naeini: our response will be stronger")}
-    before = stored_record_count(server.bootstrap_servers)
+    before = stored_record_count(server.bootstrap_servers, TOPIC)
     first = publish(server, body, idempotency_key=key)
     second = publish(server, body, idempotency_key=key)
     answer = assert_accepted(first)
     assert second.status_code == first.status_code and second.json() == first.json(), (describe(first), describe(second))
-    assert stored_record_count(server.bootstrap_servers) - before == 1, "the retry published a second record"
+    assert stored_record_count(server.bootstrap_servers, TOPIC) - before == 1, "the retry published a second record"
     records = [record for record in read_topic(server.bootstrap_servers) if record["key"] == answer["id"]]
     assert len(records) == 1
 
@@ -336,7 +313,7 @@ def test_idempotent_retry_publishes_once(server):
     assert_error(other, 409, "idempotency_key_reused")
     # Another key is another request.
     assert assert_accepted(publish(server, body, idempotency_key=key + "-2"))["id"] != answer["id"]
-    assert stored_record_count(server.bootstrap_servers) - before == 2
+    assert stored_record_count(server.bootstrap_servers, TOPIC) - before == 2
 
 
 def test_idempotent_retry_of_a_rejected_request_answers_the_same(server):
@@ -402,11 +379,11 @@ def test_unknown_and_server_owned_fields_are_rejected(server, field, value):
 
 
 def test_rejected_requests_publish_nothing(server):
-    before = stored_record_count(server.bootstrap_servers)
+    before = stored_record_count(server.bootstrap_servers, TOPIC)
     for _, body, _ in INVALID_BODIES[:6]:
         assert publish(server, body).status_code == 422
     assert post_raw(server, b"{").status_code == 400
-    assert stored_record_count(server.bootstrap_servers) == before
+    assert stored_record_count(server.bootstrap_servers, TOPIC) == before
 
 
 @pytest.mark.parametrize("data, code", [

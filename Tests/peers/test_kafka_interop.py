@@ -14,7 +14,9 @@ import json
 import time
 from collections import Counter
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
+
+from conftest import stored_record_count
 
 PARTITIONS = 3
 # Upper bound for one `topics consume` run: group join (~3 s on the embedded broker) plus reading.
@@ -39,21 +41,6 @@ def consume_with_newsalert(run_newsalert, bootstrap: str, topic: str, count: int
     assert len(set(positions)) == len(positions), "newsalert delivered a record twice"
     assert {record["topic"] for record in records} == {topic}
     return records
-
-
-def stored_record_count(bootstrap: str, topic: str) -> int:
-    """Number of records the cluster holds for ``topic`` (sum of high - low watermarks)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "watermark-probe"})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        partitions = metadata.topics[topic].partitions
-        total = 0
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
 
 
 def assert_same_records(actual: list[tuple], expected: list[tuple]) -> None:

@@ -31,7 +31,7 @@ from confluent_kafka import Consumer, KafkaException
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from conftest import SCHEMAS_DIR, NewsalertServer, load_schema, wait_until
+from conftest import SCHEMAS_DIR, NewsalertServer, describe, load_schema, unique_tag, wait_until
 
 CHANGELOG_TOPIC = "subscriptions.changelog"
 CHANGELOG_TIMEOUT = 30.0    # until the outbox's changes are on the topic
@@ -50,14 +50,6 @@ PREVIEW_LINES = [
     "Al Mayadeen's correspondent in South Lebanon: Israeli drone targets a car in the town of Kawnin",
     "Lebanese Ministry of Health: One martyr and two injured in the Israeli airstrike that targeted a motorcycle in the town of Mahrouna",
 ]
-
-
-def describe(response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def never_matching_rule(**extra) -> dict:
@@ -85,7 +77,7 @@ class Subscriber:
 
 
 def create_subscriber(server: NewsalertServer, label: str, **fields) -> Subscriber:
-    name = unique(label)
+    name = unique_tag(label)
     response = server.request("POST", "/v1/subscribers", key=server.admin_key, json={"name": name, **fields})
     assert response.status_code == 201, describe(response)
     record = response.json()
@@ -136,7 +128,7 @@ def desk_b(server) -> Subscriber:
 
 
 def test_admin_creates_reads_disables_and_enables_subscribers(server):
-    name = unique("newsroom-night-desk")
+    name = unique_tag("newsroom-night-desk")
     body = {"name": name, "time_zone": "Asia/Beirut", "budget": {"per_hour": 5, "per_day": 40, "flash_exceeds_budget": False}}
     response = server.request("POST", "/v1/subscribers", key=server.admin_key, json=body)
     assert response.status_code == 201, describe(response)
@@ -170,7 +162,7 @@ def test_admin_creates_reads_disables_and_enables_subscribers(server):
 
 
 def test_subscriber_defaults(server):
-    response = server.request("POST", "/v1/subscribers", key=server.admin_key, json={"name": unique("wire-desk")})
+    response = server.request("POST", "/v1/subscribers", key=server.admin_key, json={"name": unique_tag("wire-desk")})
     assert response.status_code == 201, describe(response)
     created = response.json()
     assert created["time_zone"] == "UTC" and created["status"] == "active"
@@ -212,7 +204,7 @@ def test_subscriber_admin_needs_an_admin_key(server, desk_a, method, path, body)
     ({"colour": "red"}, "colour"),
 ], ids=["unknown-zone", "offset", "city-only", "empty-zone", "number-zone", "negative-budget", "unknown-field"])
 def test_invalid_subscribers_are_refused_naming_the_field(server, body, field):
-    name = unique("refused-desk")
+    name = unique_tag("refused-desk")
     response = server.request("POST", "/v1/subscribers", key=server.admin_key, json={"name": name, **body})
     assert field in problem_fields(response), describe(response)
     everyone = server.request("GET", "/v1/subscribers", key=server.admin_key, params={"limit": 1000}).json()["subscribers"]
@@ -231,7 +223,7 @@ def test_missing_name_is_refused(server):
 def test_another_subscribers_subscription_and_channel_are_invisible(server, desk_a, desk_b):
     channel = create_channel(server, desk_a, {"kind": "webhook", "url": PUBLIC_WEBHOOK + "/" + uuid.uuid4().hex[:8]})
     assert channel["id"].startswith("chn_") and channel["secret"].startswith("whsec_"), channel
-    subscription = create_subscription(server, desk_a, never_matching_rule(channels=[channel["id"]]), name=unique("a-only"))
+    subscription = create_subscription(server, desk_a, never_matching_rule(channels=[channel["id"]]), name=unique_tag("a-only"))
     sub_id, channel_id = subscription["subscription_id"], channel["id"]
     assert subscription["subscriber_id"] == desk_a.id and subscription["version"] == 1
 
@@ -363,19 +355,19 @@ def changes(server) -> Changes:
     owner = create_subscriber(server, "changelog-desk", time_zone="America/Argentina/Buenos_Aires",
                               budget={"per_day": 50, "flash_exceeds_budget": True})
     webhook = create_channel(server, owner, {"kind": "webhook", "url": PUBLIC_WEBHOOK + "/" + uuid.uuid4().hex[:8]})
-    email = create_channel(server, owner, {"kind": "email", "address": f"{unique('desk')}@example.org"})
+    email = create_channel(server, owner, {"kind": "email", "address": f"{unique_tag('desk')}@example.org"})
     ticker = create_channel(server, owner, {"kind": "ticker"})
     rotated = server.request("POST", f"/v1/channels/{webhook['id']}/rotate-secret", key=owner.token)
     assert rotated.status_code == 200, describe(rotated)
     assert rotated.json()["secret"] != webhook["secret"]
-    named = create_subscription(server, owner, never_matching_rule(channels=[webhook["id"], ticker["id"]]), name=unique("named"))
+    named = create_subscription(server, owner, never_matching_rule(channels=[webhook["id"], ticker["id"]]), name=unique_tag("named"))
     patched = server.request("PATCH", f"/v1/subscriptions/{named['subscription_id']}", key=owner.token,
-                             json={"name": unique("renamed"), "rule": never_matching_rule(
+                             json={"name": unique_tag("renamed"), "rule": never_matching_rule(
                                  channels=[ticker["id"]], quiet_hours={"start": "22:00", "end": "07:00", "allow_flash": True},
                                  delivery={"mode": "digest", "every": "daily", "at": "08:00"})})
     assert patched.status_code == 200 and patched.json()["version"] == 2, describe(patched)
     unnamed = create_subscription(server, owner, never_matching_rule())
-    doomed = create_subscription(server, owner, never_matching_rule(kinds=["breaking"]), name=unique("doomed"))
+    doomed = create_subscription(server, owner, never_matching_rule(kinds=["breaking"]), name=unique_tag("doomed"))
     for path in (f"/v1/subscriptions/{doomed['subscription_id']}", f"/v1/channels/{email['id']}"):
         response = server.request("DELETE", path, key=owner.token)
         assert response.status_code == 204, describe(response)
@@ -400,7 +392,7 @@ class ChangelogRecord:
 def read_changelog(bootstrap: str, until, timeout: float = CHANGELOG_TIMEOUT) -> list[ChangelogRecord]:
     """Reads subscriptions.changelog from the start (a fresh group), until ``until(records)`` holds
     and then no record came for IDLE_SECONDS; fails after ``timeout`` if ``until`` never holds."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("changelog-test"),
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_tag("changelog-test"),
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     records: list[ChangelogRecord] = []
     try:
@@ -534,7 +526,7 @@ def test_fresh_fanout_nodes_replay_the_changelog_into_identical_stores(server, c
         data_dir = tmp_path / f"fanout-{index}"
         data_dir.mkdir()
         process = spawn([newsalert_bin, "fanout", "--bootstrap-servers", server.bootstrap_servers, "--data-dir", data_dir,
-                         "--port", "0", "--fanout-group", unique(f"replay-test-{index}")], name=f"newsalert-fanout-{index}")
+                         "--port", "0", "--fanout-group", unique_tag(f"replay-test-{index}")], name=f"newsalert-fanout-{index}")
         nodes.append((process, data_dir))
     for process, _ in nodes:
         wait_until(lambda: listening(process), REPLAY_TIMEOUT, interval=0.1, message=f"{process.name} to listen")

@@ -54,7 +54,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from conftest import (
-    BackgroundProcess, NewsalertServer, create_api_key, load_schema, newsalert_serve_status, wait_for_serve,
+    BackgroundProcess, NewsalertServer, create_api_key, describe, free_port, load_schema, newsalert_serve_status,
+    wait_for_serve,
 )
 from test_newsroom_console import (  # noqa: F401  (browser is a fixture)
     assert_nothing_external, browser, console_errors, wait_for,
@@ -89,10 +90,6 @@ NAQOURA = ("Al Mayadeen's correspondent: Israeli artillery shells the outskirts 
 def line(place: str, words: int = 8) -> str:
     """A breaking line about ``place`` that is a story of its own (random words share nothing)."""
     return f"{place}: " + " ".join(uuid.uuid4().hex[:6] for _ in range(words))
-
-
-def describe(response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
 
 
 def post_line(server: NewsalertServer, headline: str, **fields) -> str:
@@ -216,12 +213,6 @@ def refused_status(url: str, **kwargs) -> int:
 # --- servers of this module's own --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_serve(newsalert_bin: Path, workdir: Path, data_dir: Path, port: int, *options: str,
                 keys: tuple[str, str] | None = None) -> NewsalertServer:
     """`newsalert serve --port PORT --data-dir DIR OPTIONS…`, waited for; makes the API keys unless given."""
@@ -253,7 +244,7 @@ def small_server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertSer
     if not available:
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("ticker-small")
-    server = start_serve(newsalert_bin, workdir, workdir / "data", _free_port(),
+    server = start_serve(newsalert_bin, workdir, workdir / "data", free_port(),
                          "--ticker-window", "2", "--ticker-client-buffer", "5", "--ticker-origins", DESK_ORIGIN)
     try:
         yield server
@@ -693,7 +684,7 @@ def test_serve_stops_cleanly_after_a_ticker_client_has_left(newsalert_bin, tmp_p
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
         pytest.skip(reason)
-    server = start_serve(newsalert_bin, tmp_path / "serve", tmp_path / "data", _free_port())
+    server = start_serve(newsalert_bin, tmp_path / "serve", tmp_path / "data", free_port())
     try:
         event_id = post_line(server, line("Bahraini government in Manama"))
         with connect(ticker_url(server, backlog=0), open_timeout=15, close_timeout=5) as client:
@@ -744,7 +735,7 @@ def page_server(newsalert_bin: Path, tmp_path: Path) -> Iterator[dict]:
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
         pytest.skip(reason)
-    port, data_dir, workdir = _free_port(), tmp_path / "data", tmp_path / "serve"
+    port, data_dir, workdir = free_port(), tmp_path / "data", tmp_path / "serve"
     state: dict = {}
 
     def start() -> NewsalertServer:

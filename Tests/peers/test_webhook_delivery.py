@@ -24,19 +24,20 @@ import json
 import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-import requests
 from jsonschema import Draft202012Validator
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from conftest import CHANGELOG_TOPIC, NewsalertServer, TopicReader, load_schema, own_newsalert_server, wait_for_changelog
+from conftest import (
+    CHANGELOG_TOPIC, NewsalertServer, TopicReader, call, load_schema, own_newsalert_server, post_event, schema_errors,
+    unique_tag, wait_for_changelog, wait_for_received,
+)
 
 CHANGELOG, DEADLETTER = CHANGELOG_TOPIC, "news.deadletter"
 # --retry-delays 0,1,1,1: four attempts in all, about three seconds (±20 % jitter) from first to last.
@@ -55,11 +56,6 @@ KAWNIN_MARTYRED = "One martyred in the Israeli drone strike on a car in the town
 ALERT_VALIDATOR = Draft202012Validator(load_schema("alert.schema.json"), format_checker=Draft202012Validator.FORMAT_CHECKER)
 DEADLETTER_VALIDATOR = Draft202012Validator(load_schema("deadletter.schema.json"),
                                             format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def schema_errors(validator: Draft202012Validator, instance) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-            for error in validator.iter_errors(instance)]
 
 
 # --- the receiver ------------------------------------------------------------------------------
@@ -175,16 +171,7 @@ class Receiver:
     def wait_for(self, path: str, predicate: Callable[[list[Received]], object], timeout: float, message: str,
                  server: NewsalertServer | None = None):
         """Polls until ``predicate(requests to path)`` is truthy, which is returned; fails after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate(self.requests(path))
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                got = "\n".join(request.describe() for request in self.requests(path)) or "(nothing)"
-                context = f"\n{server.process.describe()}" if server else ""
-                pytest.fail(f"timed out after {timeout:.0f} s waiting for {message} at {path}; received:\n{got}{context}")
-            time.sleep(0.05)
+        return wait_for_received(lambda: self.requests(path), predicate, timeout, f"{message} at {path}", server)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -248,16 +235,6 @@ def changelog(server: NewsalertServer) -> Iterator[TopicReader]:
     reader.close()
 
 
-def describe(response: requests.Response) -> str:
-    return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:2000]}"
-
-
-def call(server: NewsalertServer, method: str, path: str, key: str, expected: int, **kwargs) -> dict:
-    response = server.request(method, path, key=key, **kwargs)
-    assert response.status_code == expected, describe(response)
-    return response.json() if response.content else {}
-
-
 @dataclass
 class Subscriber:
     """A subscriber with a token, one webhook channel per receiver path, and one subscription."""
@@ -289,13 +266,6 @@ def new_subscriber(server: NewsalertServer, receiver: Receiver, changelog: Topic
     return result
 
 
-def post_event(server: NewsalertServer, headline: str, tags: list[str] | None = None) -> str:
-    body = {"kind": "breaking", "headline": headline}
-    if tags:
-        body["tags"] = tags
-    return call(server, "POST", "/v1/events", server.editor_key, 202, json=body)["id"]
-
-
 def deliveries(server: NewsalertServer, subscriber: Subscriber) -> list[dict]:
     return call(server, "GET", f"/v1/deliveries?subscriber={subscriber.id}", server.admin_key, 200)["deliveries"]
 
@@ -319,10 +289,6 @@ def wait_for_delivery(server: NewsalertServer, subscriber: Subscriber, delivery_
             pytest.fail(f"delivery {delivery_id} did not reach {sorted(states)} within {timeout:.0f} s; "
                         f"GET /v1/deliveries?subscriber={subscriber.id}: {json.dumps(last)[:3000]}")
         time.sleep(0.2)
-
-
-def unique_tag(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
 def one_alert(receiver: Receiver, path: str, event_id: str, server: NewsalertServer, alert_type: str | None = None,

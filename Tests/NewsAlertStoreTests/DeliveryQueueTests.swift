@@ -1,0 +1,37 @@
+import Foundation
+import NewsAlertCore
+import NewsAlertStore
+import Testing
+
+/// The delivery queue: claims are exclusive, and one receiver's backlog does not take every slot.
+@Suite struct DeliveryQueueTests {
+    static func alert(event: String, channel: String) throws -> Alert {
+        let json = """
+            {"alert_id": "\(event).\(channel)", "channel": "webhook", "channel_id": "\(channel)", "subscriber_id": "sbr_x",
+             "type": "alert", "story": {"story_id": "story-\(event)", "sequence": 1},
+             "event": {"id": "\(event)", "kind": "breaking", "headline": "Line \(event)", "section": "Politics", "regions": ["MENA"],
+                       "countries": ["LB"], "urgency": 3, "published_at": "2026-11-29T10:00:00Z", "status": "usable"},
+             "matched": [{"subscription_id": "sub_x", "clause": "all", "value": "every event"}], "digest": false,
+             "created_at": "2026-11-29T10:00:01Z"}
+            """
+        return try JSONDecoder.newsAlert.decode(Alert.self, from: Data(json.utf8))
+    }
+
+    @Test func aBacklogForOneReceiverLeavesRoomForOthers() async throws {
+        let database = try AppDatabase.inMemory()
+        for index in 0..<10 {
+            _ = try await database.enqueueDelivery(try Self.alert(event: "evt_a\(index)", channel: "chn_slow"), target: nil, sourcePartition: 0, sourceOffset: Int64(index))
+        }
+        _ = try await database.enqueueDelivery(try Self.alert(event: "evt_b", channel: "chn_fast"), target: nil, sourcePartition: 0, sourceOffset: 10)
+        let later = Date().addingTimeInterval(1)
+        let first = try await database.claimDue(channel: .webhook, now: later, limit: 8, perTarget: 2)
+        #expect(first.filter { $0.alert.channelID == "chn_slow" }.count == 2)
+        #expect(first.contains { $0.alert.channelID == "chn_fast" })
+        // The slow receiver's two are still in flight: nothing more of it until one finishes.
+        #expect(try await database.claimDue(channel: .webhook, now: later, limit: 8, perTarget: 2).isEmpty)
+        let done = try #require(first.first { $0.alert.channelID == "chn_slow" })
+        try await database.recordAttempt(deliveryID: done.alert.alertID, DeliveryAttempt(attempt: 1, at: Date(), outcome: "delivered"), state: .delivered, nextAttemptAt: nil, reason: nil)
+        let next = try await database.claimDue(channel: .webhook, now: later, limit: 8, perTarget: 2)
+        #expect(next.map(\.alert.channelID) == ["chn_slow"], "one slot freed, one more claimed")
+    }
+}
