@@ -42,6 +42,7 @@ public final class DeliveryWorker: Service, Sendable {
 
     private let deliverer: any ChannelDeliverer
     private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
     private let database: AppDatabase
     private let replica: SubscriptionReplica
     private let deadLetters: DeadLetterWriter
@@ -56,6 +57,7 @@ public final class DeliveryWorker: Service, Sendable {
         let topic = FanoutService.topic(for: deliverer.kind)
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-deliver-\(deliverer.kind.rawValue)", topics: [topic]), logger: logger)
         self.deliverer = deliverer
+        self.producer = producer
         self.database = database
         self.replica = replica
         self.configuration = configuration
@@ -177,6 +179,14 @@ public final class DeliveryWorker: Service, Sendable {
             channel.disabledReason = reason
         }
         logger.warning("channel disabled", metadata: ["channel.id": "\(channel.id)", "subscriber.id": "\(channel.subscriberID)", "reason": "\(reason)"])
+        // Tell the subscriber on another channel, email first (a ticker may not be watched).
+        let others = replica.catalog.activeChannels(of: channel.subscriberID).filter { $0.id != channel.id }
+        guard let other = others.first(where: { $0.kind == .email }) ?? others.first(where: { $0.kind == .webhook }) else { return }
+        let notice = Alert.notice(channel: other, disabled: channel, reason: reason, now: Date())
+        _ = try await RetryingSend.send(KafkaOutgoingMessage(
+            topic: FanoutService.topic(for: other.kind), key: Array(notice.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(notice)),
+            headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")]), with: producer, logger: logger)
+        logger.info("subscriber told of the disabled channel", metadata: ["channel.id": "\(other.id)", "delivery.id": "\(notice.alertID)"])
     }
 
     private func deadLetter(_ alert: Alert, reason: String) async throws {

@@ -1,11 +1,13 @@
 """A webhook endpoint that keeps failing is disabled after `--disable-failing-after` without one success.
 
 Its own server: retries every second, a channel failing for 4 s without one success is disabled, its delivery
-goes dead (and to news.deadletter), and later events send it nothing.
+goes dead (and to news.deadletter), the subscriber gets a `notice` on its other channel, and later events send
+the disabled one nothing.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -13,8 +15,8 @@ from typing import Iterator
 
 import pytest
 
-from conftest import CHANGELOG_TOPIC, NewsalertServer, TopicReader, own_newsalert_server, wait_for_changelog
-from test_webhook_delivery import Receiver, call, deliveries, new_subscriber, one_alert, post_event, wait_for_delivery
+from conftest import CHANGELOG_TOPIC, NewsalertServer, TopicReader, own_newsalert_server, schema_errors, wait_for_changelog
+from test_webhook_delivery import ALERT_VALIDATOR, Receiver, call, deliveries, new_subscriber, one_alert, post_event, wait_for_delivery
 
 FAILING_AFTER = 4
 
@@ -31,9 +33,9 @@ def test_a_channel_failing_too_long_is_disabled(server):
     receiver = Receiver()
     changelog = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
     try:
-        path, tag = "/hook/always-500", f"failing-{uuid.uuid4().hex[:8]}"
+        path, healthy, tag = "/hook/always-500", "/hook/healthy", f"failing-{uuid.uuid4().hex[:8]}"
         receiver.script(path, 500)
-        subscriber = new_subscriber(server, receiver, changelog, "failing", {"tags": [tag]}, [path])
+        subscriber = new_subscriber(server, receiver, changelog, "failing", {"tags": [tag]}, [path, healthy])
         channel_id = subscriber.channel(path)["id"]
         started = time.monotonic()
         event_id = post_event(server, "Lebanese Health Ministry: Toll from the strike on Nabatieh rises", [tag])
@@ -49,11 +51,26 @@ def test_a_channel_failing_too_long_is_disabled(server):
         channel = next(c for c in channels if c["id"] == channel_id)
         assert channel["status"] == "disabled" and "without one success" in channel["disabled_reason"], channel
 
+        # The subscriber is told on its other channel, in a signed `notice`.
+        def notice_arrived():
+            for request in receiver.requests(healthy):
+                body = json.loads(request.body)
+                if body["type"] == "notice":
+                    return body
+            return None
+        deadline = time.monotonic() + 30
+        while (notice := notice_arrived()) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert notice is not None, "no notice arrived on the healthy channel"
+        assert receiver.url(path) in notice["event"]["headline"] and "without one success" in notice["event"]["headline"], notice
+        assert notice["matched"] == [] and notice["channel_id"] == subscriber.channel(healthy)["id"], notice
+        assert schema_errors(ALERT_VALIDATOR, notice) == []
+
         requests_before = len(receiver.requests(path))
         later = post_event(server, "Lebanese Health Ministry: Rescue work ends in Nabatieh", [tag])
         time.sleep(3)
         assert len(receiver.requests(path)) == requests_before, "a disabled channel got another request"
-        assert all(d["event_id"] != later or d["state"] != "delivered" for d in deliveries(server, subscriber))
+        assert all(d["event_id"] != later or d["state"] != "delivered" for d in deliveries(server, subscriber) if d["channel_id"] == channel_id)
     finally:
         changelog.close()
         receiver.close()

@@ -5,6 +5,8 @@ import Foundation
 public struct Alert: Codable, Sendable, Hashable {
     public enum AlertType: String, Codable, Sendable {
         case alert, update, correction, retraction
+        /// A message about the subscriber's own channels (one was disabled), not about the news.
+        case notice
     }
 
     public struct Story: Codable, Sendable, Hashable {
@@ -101,6 +103,20 @@ public struct Alert: Codable, Sendable, Hashable {
         case digest
         case digestItems = "digest_items"
         case createdAt = "created_at"
+    }
+
+    /// Tells a subscriber on `channel` that `disabled` was disabled and why; the id is stable for that change.
+    public static func notice(channel: DeliveryChannel, disabled: DeliveryChannel, reason: String, now: Date) -> Alert {
+        let what = disabled.kind == .email ? "email address \(disabled.target)" : "\(disabled.kind.rawValue) endpoint \(disabled.target)"
+        let headline = String("newsalert stopped delivering to your \(what): \(reason)".prefix(300))
+        return Alert(
+            alertID: "notice.\(disabled.id).\(disabled.version + 1).\(channel.id)", channel: channel.kind, channelID: channel.id,
+            subscriberID: channel.subscriberID, type: .notice,
+            story: Story(storyID: "story-notice-\(disabled.id)", sequence: 1, updateOf: nil),
+            event: Event(
+                id: "notice-\(disabled.id)-\(disabled.version + 1)", kind: .breaking, headline: headline, summary: nil, url: nil,
+                section: .miscellaneous, regions: [], countries: [], urgency: .flash, publishedAt: now, status: .usable, supersedes: nil),
+            matched: [], deliverAfter: nil, digest: false, createdAt: now)
     }
 
     /// One message gathering held digest alerts of one channel due at one time; its id is stable for them.

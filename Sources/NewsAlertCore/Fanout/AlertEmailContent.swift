@@ -24,6 +24,7 @@ public struct AlertEmailContent: Sendable, Hashable {
         case .update: "UPDATE"
         case .correction: "CORRECTION"
         case .retraction: "WITHDRAWN"
+        case .notice: "NOTICE"
         }
         subject = "[\(label)] \(headline)"
         let place = ([alert.event.section.rawValue] + alert.event.regions.map(\.rawValue)).joined(separator: " · ")
