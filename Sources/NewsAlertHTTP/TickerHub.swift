@@ -101,12 +101,15 @@ public final class TickerHub: Sendable {
         return Connection(id: id, initial: initial, live: stream)
     }
 
-    /// Forgets a client; true if it was dropped for being too slow.
-    @discardableResult
-    public func disconnect(_ id: UUID) -> Bool {
+    /// Forgets a client and ends its live stream.
+    public func disconnect(_ id: UUID) {
         state.withLockedValue { state in
             state.clients.removeValue(forKey: id)?.continuation.finish()
-            return state.slow.remove(id) != nil
         }
+    }
+
+    /// Whether the client was dropped for being too slow (answered once: the flag is cleared).
+    public func wasDroppedAsSlow(_ id: UUID) -> Bool {
+        state.withLockedValue { $0.slow.remove(id) != nil }
     }
 }

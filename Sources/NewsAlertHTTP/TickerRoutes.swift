@@ -69,7 +69,8 @@ public struct TickerRoutes: Sendable {
                 for await frame in connection.live { try await outbound.write(.text(frame.json)) }
                 group.cancelAll()
             }
-            if hub.disconnect(connection.id) {
+            hub.disconnect(connection.id)
+            if hub.wasDroppedAsSlow(connection.id) {
                 try await outbound.close(.policyViolation, reason: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with since")
             }
         }

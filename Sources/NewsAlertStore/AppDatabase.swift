@@ -183,6 +183,13 @@ public struct AppDatabase: Sendable {
                 table.column("link_key", .blob).notNull()
             }
         }
+        migrator.registerMigration("v6: deleted entities") { db in
+            // Ids are never reused: a deleted channel or subscription stays deleted even if an older record of it
+            // is replayed from the changelog afterwards.
+            try db.create(table: "deleted_entity") { table in
+                table.column("id", .text).primaryKey()
+            }
+        }
         return migrator
     }
 }

@@ -134,6 +134,7 @@ extension AppDatabase {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM channel WHERE id = ? AND subscriber_id = ?", arguments: [id, subscriberID])
             guard db.changesCount > 0 else { return false }
+            try Self.rememberDeleted(id, db)
             try Self.enqueue(.deleted(id: id), db)
             guard let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { return true }
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM subscription WHERE subscriber_id = ?", arguments: [subscriberID])
@@ -192,6 +193,7 @@ extension AppDatabase {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM subscription WHERE id = ? AND subscriber_id = ?", arguments: [id, subscriberID])
             guard db.changesCount > 0 else { return false }
+            try Self.rememberDeleted(id, db)
             try Self.enqueue(.deleted(id: id), db)
             return true
         }
@@ -251,6 +253,7 @@ extension AppDatabase {
     @discardableResult
     public func apply(_ change: SubscriptionChange) async throws -> Bool {
         try await writer.write { db in
+            if try Self.wasDeleted(change.key, db), !Self.isDeletion(change) { return false }
             switch change {
             case .subscriber(let subscriber):
                 guard try Self.heldVersion(table: "subscriber", id: subscriber.id, db) < subscriber.version else { return false }
@@ -264,6 +267,7 @@ extension AppDatabase {
                 try Self.ensureSubscriber(subscription.subscriberID, timeZone: zone, db)
                 try Self.save(subscription, db)
             case .deleted(let id):
+                try Self.rememberDeleted(id, db)
                 let table = id.hasPrefix(EntityID.channelPrefix) ? "channel" : id.hasPrefix(EntityID.subscriberPrefix) ? "subscriber" : "subscription"
                 try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
                 return db.changesCount > 0
@@ -276,6 +280,19 @@ extension AppDatabase {
 
     private static func enqueue(_ change: SubscriptionChange, _ db: Database) throws {
         try db.execute(sql: "INSERT INTO changelog_outbox (key, value) VALUES (?, ?)", arguments: [change.key, try change.value()])
+    }
+
+    private static func rememberDeleted(_ id: String, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO deleted_entity (id) VALUES (?)", arguments: [id])
+    }
+
+    private static func wasDeleted(_ id: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM deleted_entity WHERE id = ?", arguments: [id]) ?? false
+    }
+
+    private static func isDeletion(_ change: SubscriptionChange) -> Bool {
+        if case .deleted = change { return true }
+        return false
     }
 
     private static func heldVersion(table: String, id: String, _ db: Database) throws -> Int {

@@ -53,6 +53,19 @@ import Testing
         #expect(try await replica.subscription(id: rule.id, subscriberID: alice.id)?.status == updated.status)
     }
 
+    @Test func aDeletedSubscriptionStaysDeletedWhenItsOlderRecordsAreReplayed() async throws {
+        let database = try AppDatabase.inMemory()
+        let alice = try await database.createSubscriber(name: "Alice", timeZone: "UTC", budget: .unlimited)
+        let rule = try await database.createSubscription(subscriberID: alice.id, name: nil, rule: SubscriptionRule(all: true))
+        let records = try await database.pendingChanges(limit: 100)
+        #expect(try await database.deleteSubscription(id: rule.id, subscriberID: alice.id))
+        // The node's own replica reads the changelog after the delete: the older upsert must not bring it back.
+        for record in records {
+            try await database.apply(try SubscriptionChange(key: record.key, value: record.value))
+        }
+        #expect(try await database.subscription(id: rule.id, subscriberID: alice.id) == nil)
+    }
+
     @Test func aChannelArrivingBeforeItsSubscriberIsKeptAndTheSubscriberFillsIn() async throws {
         let primary = try AppDatabase.inMemory()
         let alice = try await primary.createSubscriber(name: "Alice", timeZone: "UTC", budget: .unlimited)
