@@ -55,23 +55,23 @@ public struct TickerRoutes: Sendable {
             defer { hub.disconnect(connection.id) }
             for frame in connection.initial { try await outbound.write(.text(frame.json)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                // Reading is what answers pings and the client's close; when the client is gone, stop sending.
-                group.addTask {
-                    for try await _ in inbound {}
-                    hub.disconnect(connection.id)
-                }
                 group.addTask {
                     while true {
                         try await Task.sleep(for: heartbeat)
                         try await outbound.write(.text(TickerFrame.heartbeat(position: hub.latestPosition, epoch: hub.epoch).json))
                     }
                 }
-                for await frame in connection.live { try await outbound.write(.text(frame.json)) }
+                group.addTask {
+                    for await frame in connection.live { try await outbound.write(.text(frame.json)) }
+                    if hub.wasDroppedAsSlow(connection.id) {
+                        try await outbound.close(.policyViolation, reason: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with since")
+                    }
+                }
+                // Reading answers pings and the client's close; it ends when the client is gone or the close
+                // handshake is over. Then the live stream ends too.
+                for try await _ in inbound {}
+                hub.disconnect(connection.id)
                 group.cancelAll()
-            }
-            hub.disconnect(connection.id)
-            if hub.wasDroppedAsSlow(connection.id) {
-                try await outbound.close(.policyViolation, reason: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with since")
             }
         }
     }
