@@ -190,6 +190,38 @@ public struct AppDatabase: Sendable {
                 table.column("id", .text).primaryKey()
             }
         }
+        migrator.registerMigration("v7: event positions are not unique across Kafka logs") { db in
+            // A Kafka position names a record only within one log: a restarted embedded broker, or a topic
+            // deleted and created again, counts offsets from 0 while this file remembers the old events.
+            // The event id stays the key; the position is where the event was stored when it was published.
+            try db.create(table: "news_event_v7") { table in
+                table.column("id", .text).primaryKey()
+                table.column("payload", .blob).notNull()
+                table.column("kind", .text).notNull()
+                table.column("status", .text).notNull().check(sql: "status IN ('usable', 'withheld', 'canceled')")
+                table.column("supersedes", .text)
+                table.column("topic", .text).notNull()
+                table.column("partition", .integer).notNull()
+                table.column("offset", .integer).notNull()
+                table.column("received_at", .datetime).notNull()
+                table.column("api_key_id", .text)
+                table.column("story_id", .text)
+                table.column("enrichment", .blob)
+                table.column("alerts_delivered", .integer).notNull().defaults(to: 0)
+                table.column("dedup_outcome", .text)
+            }
+            try db.execute(sql: """
+                INSERT INTO news_event_v7 (id, payload, kind, status, supersedes, topic, partition, "offset", received_at,
+                                           api_key_id, story_id, enrichment, alerts_delivered, dedup_outcome)
+                SELECT id, payload, kind, status, supersedes, topic, partition, "offset", received_at,
+                       api_key_id, story_id, enrichment, alerts_delivered, dedup_outcome FROM news_event
+                """)
+            try db.drop(table: "news_event")
+            try db.rename(table: "news_event_v7", to: "news_event")
+            try db.create(index: "news_event_on_supersedes", on: "news_event", columns: ["supersedes"])
+            try db.create(index: "news_event_on_received_at", on: "news_event", columns: ["received_at"])
+            try db.create(index: "news_event_on_position", on: "news_event", columns: ["topic", "partition", "offset"])
+        }
         return migrator
     }
 }
