@@ -7,15 +7,20 @@ import ServiceLifecycle
 
 /// Publishes the subscription store's outbox to `subscriptions.changelog`, in order, and forgets each change
 /// only after Kafka acknowledged it: a change committed to SQLite always reaches the topic, even across crashes.
+///
+/// On a cluster it has not published to before (a restarted embedded broker keeps nothing), it first queues the
+/// whole state again, so the new changelog holds every subscriber, channel and subscription.
 public struct ChangelogPublisher: Service {
     let database: AppDatabase
     let producer: KafkaProducer
+    let admin: KafkaAdmin
     let logger: Logger
     var pollInterval: Duration = .milliseconds(50)
 
-    public init(database: AppDatabase, producer: KafkaProducer, logger: Logger) {
+    public init(database: AppDatabase, producer: KafkaProducer, admin: KafkaAdmin, logger: Logger) {
         self.database = database
         self.producer = producer
+        self.admin = admin
         self.logger = logger
     }
 
@@ -23,13 +28,30 @@ public struct ChangelogPublisher: Service {
         // On shutdown the loop stops between batches; unpublished changes stay in the outbox for the next start.
         do {
             try await cancelWhenGracefulShutdown {
+                var clusterChecked = false
                 while !Task.isCancelled {
+                    if !clusterChecked { clusterChecked = await queueSnapshotIfNewCluster() }
                     if try await publishPending() == 0 {
                         try await Task.sleep(for: pollInterval)
                     }
                 }
             }
         } catch is CancellationError {}
+    }
+
+    /// True once the cluster is known and, if new to this store, the snapshot is queued; false to try again.
+    private func queueSnapshotIfNewCluster() async -> Bool {
+        do {
+            let clusterID = try await admin.clusterID()
+            let queued = try await database.queueSnapshot(forCluster: clusterID)
+            if queued > 0 {
+                logger.notice("changelog republished to a cluster new to this store", metadata: ["kafka.cluster": "\(clusterID)", "changes": "\(queued)"])
+            }
+            return true
+        } catch {
+            logger.warning("the cluster id is not known yet; the changelog snapshot check waits", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     /// Publishes what is pending; returns how many changes went out.

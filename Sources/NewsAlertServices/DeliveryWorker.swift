@@ -67,20 +67,9 @@ public final class DeliveryWorker: Service, Sendable {
 
     public func run() async throws {
         try await database.releaseInterruptedAttempts(channel: deliverer.kind)
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.workQueue() }
-                for try await record in consumer.records {
-                    PipelineMetrics.consumed(record, by: consumer)
-                    try await enqueue(record)
-                    try? consumer.markDone(record)
-                }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: { [consumer] in
-            Task { await consumer.close() }
+        try await consumer.processRecords(alongside: { try await self.workQueue() }, logger: logger) { record in
+            try await enqueue(record)
         }
-        await consumer.close()
     }
 
     private func enqueue(_ record: KafkaRecord) async throws {

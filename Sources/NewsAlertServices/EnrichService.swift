@@ -46,9 +46,7 @@ public final class EnrichService: Service, Sendable {
         let threader = restored.map { StoryThreader(snapshot: $0, configuration: configuration.threader) } ?? StoryThreader(configuration: configuration.threader)
         var pipeline = EnrichmentPipeline(enricher: enricher, threader: threader)
         logger.info("enrich stage started", metadata: ["stories.restored": "\(pipeline.storyCount)"])
-        // On graceful shutdown the consumer closes (committing what is done) and the record sequence ends;
-        // a record that was read but not finished is read again by whoever owns its partition next.
-        try await withGracefulShutdownHandler {
+        try await consumer.untilGracefulShutdown {
             var records = consumer.records.makeAsyncIterator()
             var handled: [KafkaRecord] = []
             while let record = try await records.next() {
@@ -63,10 +61,7 @@ public final class EnrichService: Service, Sendable {
                 }
             }
             try await checkpoint(pipeline, handled)
-        } onGracefulShutdown: { [consumer] in
-            Task { await consumer.close() }
         }
-        await consumer.close()
     }
 
     /// Saves the story index, then marks the records it covers done.
@@ -76,11 +71,7 @@ public final class EnrichService: Service, Sendable {
     private func checkpoint(_ pipeline: EnrichmentPipeline, _ handled: [KafkaRecord]) async throws {
         guard !handled.isEmpty else { return }
         try await database.saveStoryIndex(pipeline.snapshot)
-        do {
-            try consumer.markDone(handled)
-        } catch {
-            logger.info("partition moved before its records were marked done; its new owner reads them again", metadata: ["kafka.error": "\(error)"])
-        }
+        consumer.markDone(handled, logger: logger)
     }
 
     private func handle(_ record: KafkaRecord, pipeline: inout EnrichmentPipeline) async throws {

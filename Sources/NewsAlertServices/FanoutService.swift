@@ -36,24 +36,9 @@ public final class FanoutService: Service, Sendable {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.releaseHeldAlerts() }
-                for try await record in consumer.records {
-                    PipelineMetrics.consumed(record, by: consumer)
-                    try await handle(record)
-                    do {
-                        try consumer.markDone(record)
-                    } catch {
-                        logger.info("partition moved before the record was marked done; its new owner reads it again", metadata: ["kafka.error": "\(error)"])
-                    }
-                }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: { [consumer] in
-            Task { await consumer.close() }
+        try await consumer.processRecords(alongside: { try await self.releaseHeldAlerts() }, logger: logger) { record in
+            try await handle(record)
         }
-        await consumer.close()
     }
 
     private func handle(_ record: KafkaRecord) async throws {

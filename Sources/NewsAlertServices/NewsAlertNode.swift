@@ -75,8 +75,7 @@ public struct NewsAlertNode: Sendable {
         let kafka: KafkaConfiguration
         if let configured = options.kafka {
             kafka = configured
-            let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-            try await TopicProvisioner.ensure(with: admin, replicationFactor: options.replicationFactor)
+            try await TopicProvisioner.ensure(with: try KafkaAdmin(configuration: kafka, logger: logger), replicationFactor: options.replicationFactor)
         } else {
             let broker = try EmbeddedKafkaBroker(brokers: options.embeddedBrokers, logger: logger)
             try TopicProvisioner.ensure(on: broker)
@@ -90,7 +89,8 @@ public struct NewsAlertNode: Sendable {
         // producer gives up sooner, because a newsroom client is waiting for the answer.
         let pipelineProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
         services.append(pipelineProducer)
-        services.append(ChangelogPublisher(database: database, producer: pipelineProducer, logger: logger))
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, logger: logger))
         let replica = try SubscriptionReplica(kafka: kafka, database: database, logger: logger)
         services.append(replica)
         if options.roles.contains(.enrich) {
@@ -129,7 +129,7 @@ public struct NewsAlertNode: Sendable {
         producerConfiguration.messageTimeoutMilliseconds = options.ingestDeliveryTimeoutMilliseconds
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
-        let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
+        let publisher = KafkaNewsEventPublisher(producer: producer, admin: admin)
         var ticker: TickerRoutes?
         if options.roles.contains(.ticker) {
             let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)

@@ -38,7 +38,7 @@ public final class SubscriptionReplica: Service, Sendable {
         for change in try await database.snapshot() { loaded.apply(change) }
         state.withLockedValue { $0 = loaded }
         logger.info("subscriptions loaded", metadata: ["subscriptions": "\(loaded.subscriptions.count)", "rules.indexed": "\(loaded.ruleCount)"])
-        try await withGracefulShutdownHandler {
+        try await consumer.untilGracefulShutdown {
             for try await record in consumer.records {
                 let key = String(decoding: record.key ?? [], as: UTF8.self)
                 let change: SubscriptionChange
@@ -52,9 +52,6 @@ public final class SubscriptionReplica: Service, Sendable {
                 state.withLockedValue { $0.apply(change) }
                 applied.withLockedValue { $0 += 1 }
             }
-        } onGracefulShutdown: { [consumer] in
-            Task { await consumer.close() }
         }
-        await consumer.close()
     }
 }

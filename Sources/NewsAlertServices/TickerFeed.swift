@@ -26,7 +26,7 @@ public final class TickerFeed: Service, Sendable {
     public func run() async throws {
         // Positions are offsets of this cluster's log: the cluster id is the epoch a resuming client must match.
         hub.reset(epoch: try await admin.clusterID())
-        try await withGracefulShutdownHandler {
+        try await consumer.untilGracefulShutdown {
             for try await record in consumer.records {
                 do {
                     PipelineMetrics.consumed(record, by: consumer)
@@ -39,9 +39,6 @@ public final class TickerFeed: Service, Sendable {
                     logger.error("ticker record skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
                 }
             }
-        } onGracefulShutdown: { [consumer] in
-            Task { await consumer.close() }
         }
-        await consumer.close()
     }
 }

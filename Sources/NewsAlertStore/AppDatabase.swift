@@ -222,6 +222,12 @@ public struct AppDatabase: Sendable {
             try db.create(index: "news_event_on_received_at", on: "news_event", columns: ["received_at"])
             try db.create(index: "news_event_on_position", on: "news_event", columns: ["topic", "partition", "offset"])
         }
+        migrator.registerMigration("v8: the cluster the changelog was published to") { db in
+            try db.create(table: "changelog_cluster") { table in
+                table.column("id", .integer).primaryKey().check(sql: "id = 1")
+                table.column("cluster_id", .text).notNull()
+            }
+        }
         return migrator
     }
 }

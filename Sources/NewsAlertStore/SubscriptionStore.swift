@@ -218,14 +218,16 @@ extension AppDatabase {
 
     /// The whole replicated state as changes in a canonical order: subscribers, channels, subscriptions.
     public func snapshot() async throws -> [SubscriptionChange] {
-        try await writer.read { db in
-            let subscribers = try Row.fetchAll(db, sql: "SELECT * FROM subscriber WHERE version >= 1 ORDER BY id").map(Self.subscriber(from:))
-            let zones = Dictionary(uniqueKeysWithValues: subscribers.map { ($0.id, $0.timeZone) })
-            let channels = try Row.fetchAll(db, sql: "SELECT * FROM channel ORDER BY id").map(Self.channel(from:))
-            let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY id").map(Self.subscription(from:))
-            return subscribers.map(SubscriptionChange.subscriber) + channels.map(SubscriptionChange.channel)
-                + subscriptions.map { .subscription($0, subscriberTimeZone: zones[$0.subscriberID] ?? "UTC") }
-        }
+        try await writer.read(Self.snapshot)
+    }
+
+    private static func snapshot(_ db: Database) throws -> [SubscriptionChange] {
+        let subscribers = try Row.fetchAll(db, sql: "SELECT * FROM subscriber WHERE version >= 1 ORDER BY id").map(Self.subscriber(from:))
+        let zones = Dictionary(uniqueKeysWithValues: subscribers.map { ($0.id, $0.timeZone) })
+        let channels = try Row.fetchAll(db, sql: "SELECT * FROM channel ORDER BY id").map(Self.channel(from:))
+        let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY id").map(Self.subscription(from:))
+        return subscribers.map(SubscriptionChange.subscriber) + channels.map(SubscriptionChange.channel)
+            + subscriptions.map { .subscription($0, subscriberTimeZone: zones[$0.subscriberID] ?? "UTC") }
     }
 
     // MARK: Changelog
@@ -236,6 +238,20 @@ extension AppDatabase {
             try Row.fetchAll(db, sql: "SELECT seq, key, value FROM changelog_outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
                 PendingChange(sequence: $0["seq"], key: $0["key"], value: $0["value"])
             }
+        }
+    }
+
+    /// Queues the whole state for publication when the changelog lives on a cluster this store has not published
+    /// to yet (a restarted embedded broker, a move to another cluster), whose changelog starts without it.
+    /// Returns how many changes were queued; 0 when `clusterID` is the cluster of the last call.
+    public func queueSnapshot(forCluster clusterID: String) async throws -> Int {
+        try await writer.write { db in
+            let published = try String.fetchOne(db, sql: "SELECT cluster_id FROM changelog_cluster WHERE id = 1")
+            guard published != clusterID else { return 0 }
+            let changes = try Self.snapshot(db)
+            for change in changes { try Self.enqueue(change, db) }
+            try db.execute(sql: "INSERT OR REPLACE INTO changelog_cluster (id, cluster_id) VALUES (1, ?)", arguments: [clusterID])
+            return changes.count
         }
     }
 

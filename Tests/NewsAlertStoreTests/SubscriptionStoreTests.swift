@@ -37,6 +37,24 @@ import Testing
         #expect(try await primary.pendingChanges(limit: 10).isEmpty, "published changes leave the outbox")
     }
 
+    @Test func aClusterNewToTheStoreGetsTheWholeStateAgain() async throws {
+        let primary = try AppDatabase.inMemory()
+        let alice = try await primary.createSubscriber(name: "Alice", timeZone: "Asia/Beirut", budget: .unlimited)
+        _ = try await primary.createChannel(subscriberID: alice.id, kind: .webhook, target: "https://example.com/a", secrets: ["whsec_a"])
+        _ = try await primary.createSubscription(subscriberID: alice.id, name: nil, rule: SubscriptionRule(regions: ["MENA"]))
+        #expect(try await primary.queueSnapshot(forCluster: "cluster-1") == 3)
+        let first = try AppDatabase.inMemory()
+        try await Self.replicate(primary, into: first)
+        #expect(try await primary.queueSnapshot(forCluster: "cluster-1") == 0, "the same cluster already holds it")
+        #expect(try await primary.pendingChanges(limit: 10).isEmpty)
+
+        // The broker restarted empty: a replica reading only the new changelog still ends with everything.
+        #expect(try await primary.queueSnapshot(forCluster: "cluster-2") == 3)
+        let second = try AppDatabase.inMemory()
+        try await Self.replicate(primary, into: second)
+        #expect(try await second.snapshot() == (try await primary.snapshot()))
+    }
+
     @Test func replayingTheSameChangesAgainOrOlderOnesChangesNothing() async throws {
         let primary = try AppDatabase.inMemory()
         let alice = try await primary.createSubscriber(name: "Alice", timeZone: "UTC", budget: .unlimited)

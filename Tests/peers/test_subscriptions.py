@@ -31,7 +31,8 @@ from confluent_kafka import Consumer, KafkaException
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from conftest import SCHEMAS_DIR, NewsalertServer, describe, load_schema, unique_tag, wait_until
+from conftest import (SCHEMAS_DIR, NewsalertServer, TopicReader, call, describe, load_schema, own_newsalert_server, post_event,
+                      unique_tag, wait_for_changelog, wait_until)
 
 CHANGELOG_TOPIC = "subscriptions.changelog"
 CHANGELOG_TIMEOUT = 30.0    # until the outbox's changes are on the topic
@@ -564,6 +565,28 @@ def test_fresh_fanout_nodes_replay_the_changelog_into_identical_stores(server, c
     # The dump is changelog JSON: the subscriber as the server has it.
     lines = dict(line.split("\t", 1) for line in first.splitlines() if line.strip())
     assert json.loads(lines[changes.subscriber.id]) == {**changes.live[changes.subscriber.id], "entity": "subscriber"}
+
+
+def test_a_restarted_server_puts_its_subscriptions_on_the_new_brokers_changelog(newsalert_bin, tmp_path):
+    # The embedded broker keeps nothing across a restart while the data directory keeps everything: the new
+    # changelog must carry the whole state again, and new events must be accepted at positions the old log used.
+    workdir = tmp_path / "restarted"
+    workdir.mkdir()
+    with own_newsalert_server(newsalert_bin, workdir) as first:
+        desk = create_subscriber(first, "restart-desk", time_zone="Asia/Beirut")
+        channel = create_channel(first, desk, {"kind": "webhook", "url": PUBLIC_WEBHOOK})
+        rule = create_subscription(first, desk, never_matching_rule())
+        before = [post_event(first, unique_tag("before the restart")) for _ in range(6)]
+    with own_newsalert_server(newsalert_bin, workdir) as second:
+        changelog = TopicReader(second.bootstrap_servers, CHANGELOG_TOPIC)
+        try:
+            for key in (desk.id, channel["id"], rule["subscription_id"]):
+                wait_for_changelog(changelog, key, what="on the restarted broker")
+        finally:
+            changelog.close()
+        after = [post_event(second, unique_tag("after the restart")) for _ in range(12)]
+        for event_id in before + after:
+            call(second, "GET", f"/v1/events/{event_id}", second.editor_key, 200)
 
 
 # --- preview ---------------------------------------------------------------------------------------

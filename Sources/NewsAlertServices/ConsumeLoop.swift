@@ -1,0 +1,47 @@
+import KafkaBridge
+import Logging
+import ServiceLifecycle
+
+/// The read loop every consuming role shares.
+extension KafkaConsumer {
+    /// Runs `body`, which reads `records`, until the record sequence ends.
+    ///
+    /// A graceful shutdown closes the consumer: it commits what was marked done and ends the sequence. A record
+    /// that was read but not finished is read again by whoever owns its partition next.
+    func untilGracefulShutdown(_ body: () async throws -> Void) async throws {
+        try await withGracefulShutdownHandler {
+            try await body()
+        } onGracefulShutdown: { [self] in
+            Task { await self.close() }
+        }
+        await close()
+    }
+
+    /// Hands each record to `handle` in order and marks it done once `handle` returned (so only finished work is
+    /// committed), while `background` runs beside the loop until the records end.
+    func processRecords(
+        alongside background: @escaping @Sendable () async throws -> Void, logger: Logger,
+        _ handle: (KafkaRecord) async throws -> Void
+    ) async throws {
+        try await untilGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask(operation: background)
+                for try await record in records {
+                    PipelineMetrics.consumed(record, by: self)
+                    try await handle(record)
+                    markDone([record], logger: logger)
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Marks `records` done; if their partition moved to another member meanwhile, says so and lets it read them again.
+    func markDone(_ records: [KafkaRecord], logger: Logger) {
+        do {
+            try markDone(records)
+        } catch {
+            logger.info("partition moved before its records were marked done; its new owner reads them again", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+}
