@@ -66,8 +66,11 @@ public struct NewsAlertNode: Sendable {
 
     public let bootstrapServers: String
     public let database: AppDatabase
-    /// In start order; a `ServiceGroup` stops them in reverse (HTTP first, the broker last).
+    /// In start order; a `ServiceGroup` stops them in reverse (HTTP first).
     public let services: [any Service]
+    /// The embedded cluster, when no other was given. Declared after `services`, so it is released after every
+    /// client of it: clients that outlive their broker log failed reconnects while the process exits.
+    let embeddedBroker: EmbeddedKafkaBroker?
     let shutdownDeadline: Duration
 
     public init(options: Options, logger: Logger, onListening: @escaping @Sendable (String) async -> Void) async throws {
@@ -76,11 +79,12 @@ public struct NewsAlertNode: Sendable {
         if let configured = options.kafka {
             kafka = configured
             try await TopicProvisioner.ensure(with: try KafkaAdmin(configuration: kafka, logger: logger), replicationFactor: options.replicationFactor)
+            embeddedBroker = nil
         } else {
             let broker = try EmbeddedKafkaBroker(brokers: options.embeddedBrokers, logger: logger)
             try TopicProvisioner.ensure(on: broker)
             kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
-            services.append(broker)
+            embeddedBroker = broker
         }
         bootstrapServers = kafka.bootstrapServers
         database = try AppDatabase.open(directory: options.dataDirectory)
