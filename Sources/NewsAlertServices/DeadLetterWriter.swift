@@ -18,6 +18,17 @@ public struct DeadLetterWriter: Sendable {
         self.topic = topic
     }
 
+    /// The record's JSON value as `Value`; `nil` after parking the record when it is not one (`what` names the
+    /// expected content in the reason, e.g. "an alert").
+    public func decode<Value: Decodable>(_ type: Value.Type, from record: KafkaRecord, expecting what: String) async throws -> Value? {
+        do {
+            return try JSONDecoder.newsAlert.decode(Value.self, from: Data(record.value))
+        } catch {
+            try await park(record, reason: "not \(what): \(error)")
+            return nil
+        }
+    }
+
     public func park(_ record: KafkaRecord, reason: String, details: String? = nil) async throws {
         let letter = DeadLetter(
             reason: reason, stage: stage, sourceTopic: record.topic, sourcePartition: Int(record.partition), sourceOffset: record.offset,

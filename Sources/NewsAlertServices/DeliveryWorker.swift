@@ -73,13 +73,7 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     private func enqueue(_ record: KafkaRecord) async throws {
-        let alert: Alert
-        do {
-            alert = try JSONDecoder.newsAlert.decode(Alert.self, from: Data(record.value))
-        } catch {
-            try await deadLetters.park(record, reason: "not an alert: \(error)")
-            return
-        }
+        guard let alert = try await deadLetters.decode(Alert.self, from: record, expecting: "an alert") else { return }
         let target = replica.catalog.channels[alert.channelID]?.target
         _ = try await database.enqueueDelivery(alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset)
     }

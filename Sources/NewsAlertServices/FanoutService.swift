@@ -42,13 +42,7 @@ public final class FanoutService: Service, Sendable {
     }
 
     private func handle(_ record: KafkaRecord) async throws {
-        let enriched: EnrichedEvent
-        do {
-            enriched = try JSONDecoder.newsAlert.decode(EnrichedEvent.self, from: Data(record.value))
-        } catch {
-            try await deadLetters.park(record, reason: "not an enriched event: \(error)")
-            return
-        }
+        guard let enriched = try await deadLetters.decode(EnrichedEvent.self, from: record, expecting: "an enriched event") else { return }
         try await database.recordRecentEnriched(enriched)
         let delivered = try await database.storyDeliveries(storyID: enriched.story.storyId)
         let catalog = replica.catalog
