@@ -52,6 +52,9 @@ INPUT_TOPICS = {
     "ticker": "alerts.ticker",
 }
 HPA_ROLES = {"fanout", "deliver-webhook", "deliver-email"}
+# Roles whose SQLite holds work not yet done (story index, held alerts, retry queue): StatefulSets whose data
+# directory is a volume claim, so a replaced pod finds it again.
+STATEFUL_ROLES = {"enrich", "fanout", "deliver-webhook", "deliver-email"}
 # Variables that hold credentials: only in a Secret / env_file, never in a ConfigMap or compose.yaml.
 SECRET_VARIABLES = {
     "NEWSALERT_SMTP_USERNAME",
@@ -110,6 +113,11 @@ def objects_of(kind: str) -> list[dict]:
 
 def by_name(kind: str) -> dict[str, dict]:
     return {doc["metadata"]["name"]: doc for doc in objects_of(kind)}
+
+
+def workloads() -> list[dict]:
+    """The roles' Deployments and StatefulSets."""
+    return objects_of("Deployment") + objects_of("StatefulSet")
 
 
 def component(deployment: dict) -> str:
@@ -414,8 +422,8 @@ def test_compose_holds_no_credentials_and_volumes_resolve():
 # ---- Kubernetes -------------------------------------------------------------------------------
 
 def deployment_for(role: str) -> dict:
-    matches = [d for d in objects_of("Deployment") if component(d) == role]
-    assert len(matches) == 1, f"{len(matches)} Deployments for {role}"
+    matches = [d for d in workloads() if component(d) == role]
+    assert len(matches) == 1, f"{len(matches)} workloads for {role}"
     return matches[0]
 
 
@@ -434,12 +442,13 @@ def configmap_data() -> dict:
     return maps[0]["data"]
 
 
-def test_kubernetes_one_deployment_and_service_per_role_file():
+def test_kubernetes_one_workload_and_service_per_role_file():
     for role, expected in ROLE_COMMANDS.items():
         path = KUBERNETES / f"{role}.yaml"
         kinds = sorted(doc["kind"] for doc in load_documents(path))
-        assert "Deployment" in kinds and "Service" in kinds, f"{path.name}: {kinds}"
-        deployment = next(doc for doc in load_documents(path) if doc["kind"] == "Deployment")
+        workload_kind = "StatefulSet" if role in STATEFUL_ROLES else "Deployment"
+        assert workload_kind in kinds and "Service" in kinds, f"{path.name}: {kinds}, expected a {workload_kind} and a Service"
+        deployment = next(doc for doc in load_documents(path) if doc["kind"] == workload_kind)
         assert component(deployment) == role
         (container,) = pod_containers(deployment)
         args = [str(a) for a in container.get("args", [])]
@@ -457,7 +466,7 @@ def test_kubernetes_job_runs_topics_ensure():
 
 def test_kubernetes_probes_use_the_container_port():
     port = int(configmap_data().get("NEWSALERT_PORT", DEFAULT_PORT))
-    for deployment in objects_of("Deployment"):
+    for deployment in workloads():
         name = deployment["metadata"]["name"]
         for container in pod_containers(deployment):
             for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
@@ -467,8 +476,8 @@ def test_kubernetes_probes_use_the_container_port():
                 assert resolve_port(spec["httpGet"]["port"], container) == port, f"{name}: {probe} not on NEWSALERT_PORT {port}"
 
 
-def test_kubernetes_services_select_their_deployment_and_target_its_port():
-    deployments = objects_of("Deployment")
+def test_kubernetes_services_select_their_workload_and_target_its_port():
+    deployments = workloads()
     for service in objects_of("Service"):
         name = service["metadata"]["name"]
         selector = service["spec"].get("selector", {})
@@ -484,14 +493,32 @@ def test_kubernetes_services_select_their_deployment_and_target_its_port():
         assert matched, f"no Service for {deployment['metadata']['name']}"
 
 
-def test_kubernetes_deployment_selectors_match_their_pods():
-    for workload in objects_of("Deployment"):
+def test_kubernetes_roles_with_pending_work_keep_it_on_a_volume_claim():
+    data_dir = configmap_data()["NEWSALERT_DATA_DIR"]
+    services = by_name("Service")
+    for role in STATEFUL_ROLES:
+        workload = deployment_for(role)
+        name = workload["metadata"]["name"]
+        assert workload["kind"] == "StatefulSet", f"{name}: a {workload['kind']} loses its SQLite with the pod"
+        assert workload["spec"].get("serviceName") in services, f"{name}: serviceName names no Service"
+        (container,) = pod_containers(workload)
+        data_volume = next((m["name"] for m in container.get("volumeMounts", []) if m["mountPath"] == data_dir), None)
+        claims = {t["metadata"]["name"]: t for t in workload["spec"].get("volumeClaimTemplates", [])}
+        assert data_volume in claims, f"{name}: {data_dir} is not on a volume claim template"
+        assert "ReadWriteOnce" in claims[data_volume]["spec"]["accessModes"], name
+        emptied = {v["name"] for v in workload["spec"]["template"]["spec"].get("volumes", []) if "emptyDir" in v}
+        assert data_volume not in emptied, f"{name}: the data directory is an emptyDir"
+    assert deployment_for("enrich")["spec"].get("replicas") == 1, "enrich threads stories in one process: one replica"
+
+
+def test_kubernetes_workload_selectors_match_their_pods():
+    for workload in workloads():
         selector = workload["spec"]["selector"]["matchLabels"]
         assert selects(selector, workload["spec"]["template"]["metadata"]["labels"]), workload["metadata"]["name"]
 
 
 def test_kubernetes_containers_are_bounded_and_unprivileged():
-    for workload in objects_of("Deployment") + objects_of("Job"):
+    for workload in workloads() + objects_of("Job"):
         name = workload["metadata"]["name"]
         pod = workload["spec"]["template"]["spec"]
         assert pod.get("securityContext", {}).get("runAsNonRoot") is True, f"{name}: runAsNonRoot"
@@ -508,7 +535,7 @@ def test_kubernetes_containers_are_bounded_and_unprivileged():
 def test_kubernetes_env_references_resolve():
     configmaps, secrets = by_name("ConfigMap"), by_name("Secret")
     claims = by_name("PersistentVolumeClaim")
-    for workload in objects_of("Deployment") + objects_of("Job"):
+    for workload in workloads() + objects_of("Job"):
         name = workload["metadata"]["name"]
         pod = workload["spec"]["template"]["spec"]
         for container in pod["containers"]:
@@ -526,10 +553,11 @@ def test_kubernetes_env_references_resolve():
                 if "secretKeyRef" in reference:
                     assert reference["secretKeyRef"]["name"] in secrets, name
             mounts = {m["name"] for m in container.get("volumeMounts", [])}
-            volumes = {v["name"]: v for v in pod.get("volumes", [])}
-            assert mounts <= set(volumes), f"{name}: mounts undeclared volumes {sorted(mounts - set(volumes))}"
+            templates = {t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates", [])}
+            volumes = {v["name"] for v in pod.get("volumes", [])} | templates
+            assert mounts <= volumes, f"{name}: mounts undeclared volumes {sorted(mounts - volumes)}"
             data_mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
-            if workload["kind"] == "Deployment":
+            if workload["kind"] != "Job":
                 assert configmap_data()["NEWSALERT_DATA_DIR"] in data_mounts, f"{name}: data directory is not a volume"
         for volume in pod.get("volumes", []):
             if "persistentVolumeClaim" in volume:
@@ -550,14 +578,14 @@ def test_kubernetes_credentials_only_in_the_secret():
     assert "replace" in (KUBERNETES / "secret.yaml").read_text().lower().split("apiversion")[0], "secret.yaml does not say to replace it"
 
 
-def test_kubernetes_hpas_target_existing_deployments():
-    deployments = by_name("Deployment")
+def test_kubernetes_hpas_target_existing_workloads():
     targeted = set()
     for hpa in objects_of("HorizontalPodAutoscaler"):
         assert hpa["apiVersion"] == "autoscaling/v2"
         target = hpa["spec"]["scaleTargetRef"]
-        assert target["kind"] == "Deployment" and target["apiVersion"] == "apps/v1"
-        assert target["name"] in deployments, f"HPA targets missing Deployment {target['name']}"
+        assert target["apiVersion"] == "apps/v1" and target["kind"] in {"Deployment", "StatefulSet"}, target
+        deployments = by_name(target["kind"])
+        assert target["name"] in deployments, f"HPA targets missing {target['kind']} {target['name']}"
         deployment = deployments[target["name"]]
         role = component(deployment)
         targeted.add(role)
@@ -574,13 +602,13 @@ def test_kubernetes_hpas_target_existing_deployments():
     assert targeted == HPA_ROLES, f"HPAs for {sorted(targeted)}, expected {sorted(HPA_ROLES)}"
 
 
-def test_kubernetes_pdbs_select_one_deployment_each():
-    deployments = objects_of("Deployment")
+def test_kubernetes_pdbs_select_one_workload_each():
+    deployments = workloads()
     covered = set()
     for pdb in objects_of("PodDisruptionBudget"):
         selector = pdb["spec"]["selector"]["matchLabels"]
         selected = [d for d in deployments if selects(selector, d["spec"]["template"]["metadata"]["labels"])]
-        assert len(selected) == 1, f"PDB {pdb['metadata']['name']} selects {len(selected)} Deployments"
+        assert len(selected) == 1, f"PDB {pdb['metadata']['name']} selects {len(selected)} workloads"
         deployment = selected[0]
         covered.add(deployment["metadata"]["name"])
         minimum = pdb["spec"].get("minAvailable")
@@ -622,7 +650,7 @@ def test_kustomize_builds():
     result = subprocess.run(["kubectl", "kustomize", str(KUBERNETES)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc]
-    assert kinds.count("Deployment") == len(ROLE_COMMANDS)
+    assert kinds.count("Deployment") + kinds.count("StatefulSet") == len(ROLE_COMMANDS)
 
 
 # ---- against the code -------------------------------------------------------------------------
