@@ -37,6 +37,10 @@ public final class DeliveryWorker: Service, Sendable {
         public var bounceLimit: Int?
         /// A channel failing for this long without one success is disabled (its queued deliveries go dead).
         public var disableFailingAfter: Duration = .seconds(5 * 86_400)
+        /// On graceful shutdown, put every delivery still waiting back on the channel topic, so the partition's next
+        /// owner carries on even if this worker's disk is gone. Only with a durable cluster: the embedded broker
+        /// forgets everything when the process ends, while this worker's SQLite keeps the queue for its next start.
+        public var handBackOnShutdown = false
         public init() {}
     }
 
@@ -70,12 +74,46 @@ public final class DeliveryWorker: Service, Sendable {
         try await consumer.processRecords(alongside: { try await self.workQueue() }, logger: logger) { record in
             try await enqueue(record)
         }
+        if configuration.handBackOnShutdown { try await handBackQueue() }
     }
+
+    /// Headers of a handed-back alert: the attempts made and when the next is due (ISO 8601).
+    static let attemptsHeader = "newsalert-attempts", nextAttemptHeader = "newsalert-next-attempt-at"
 
     private func enqueue(_ record: KafkaRecord) async throws {
         guard let alert = try await deadLetters.decode(Alert.self, from: record, expecting: "an alert") else { return }
         let target = replica.catalog.channels[alert.channelID]?.target
-        _ = try await database.enqueueDelivery(alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset)
+        _ = try await database.enqueueDelivery(
+            alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset, handedBack: Self.handedBack(alert, record))
+    }
+
+    /// Where the retry schedule of a handed-back alert stands; nil for an alert fresh from fan-out.
+    static func handedBack(_ alert: Alert, _ record: KafkaRecord) -> HandedBackDelivery? {
+        func header(_ key: String) -> String? {
+            record.headers.last { $0.key == key }?.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        guard let attempts = header(attemptsHeader).flatMap(Int.init), attempts >= 0,
+              let due = header(nextAttemptHeader).flatMap({ try? Date($0, strategy: .iso8601) }) else { return nil }
+        return HandedBackDelivery(alert: alert, attempts: attempts, nextAttemptAt: due)
+    }
+
+    /// Puts every delivery still waiting (for a retry, or interrupted by the shutdown) back on the channel topic with
+    /// its attempt count and due time, then marks it `queued`: whoever owns the partition next carries on.
+    private func handBackQueue() async throws {
+        let pending = try await database.pendingDeliveries(channel: deliverer.kind)
+        guard !pending.isEmpty else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for delivery in pending {
+                let message = try FanoutService.message(for: delivery.alert, extraHeaders: [
+                    KafkaHeader(key: Self.attemptsHeader, string: "\(delivery.attempts)"),
+                    KafkaHeader(key: Self.nextAttemptHeader, string: delivery.nextAttemptAt.formatted(.iso8601)),
+                ])
+                group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
+            }
+            try await group.waitForAll()
+        }
+        try await database.markHandedBack(pending.map(\.alert.alertID))
+        logger.notice("pending deliveries handed back to their topic", metadata: ["channel": "\(deliverer.kind.rawValue)", "deliveries": "\(pending.count)"])
     }
 
     /// Starts every due attempt that is not already running, up to the concurrency limit, until cancelled.

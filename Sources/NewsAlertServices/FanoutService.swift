@@ -71,9 +71,7 @@ public final class FanoutService: Service, Sendable {
     private func send(_ alerts: [Alert]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for alert in alerts {
-                let message = KafkaOutgoingMessage(
-                    topic: Self.topic(for: alert.channel), key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)),
-                    headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")])
+                let message = try Self.message(for: alert)
                 group.addTask { [producer, logger] in
                     _ = try await RetryingSend.send(message, with: producer, logger: logger)
                     PipelineMetrics.produced(message.topic)
@@ -98,6 +96,13 @@ public final class FanoutService: Service, Sendable {
             try await database.releaseDigests(digests)
             logger.info("held alerts released", metadata: ["alerts": "\(single.count)", "digests": "\(digests.count)", "digest.items": "\(due.count - single.count)"])
         }
+    }
+
+    /// The record of `alert` on its channel topic, keyed by subscriber (plus `extraHeaders`).
+    static func message(for alert: Alert, extraHeaders: [KafkaHeader] = []) throws -> KafkaOutgoingMessage {
+        KafkaOutgoingMessage(
+            topic: topic(for: alert.channel), key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)),
+            headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")] + extraHeaders)
     }
 
     static func topic(for channel: DeliveryChannel.Kind) -> String {

@@ -103,6 +103,8 @@ public struct NewsAlertNode: Sendable {
         if options.roles.contains(.fanout) {
             services.append(try FanoutService(kafka: kafka, producer: pipelineProducer, database: database, replica: replica, configuration: options.fanout, logger: logger))
         }
+        var deliveryConfiguration = options.delivery
+        deliveryConfiguration.handBackOnShutdown = options.kafka != nil
         let addressPolicy = WebhookAddressPolicy(allowlist: options.webhookAllowlist)
         let webhookSender = WebhookSender(policy: addressPolicy, configuration: options.webhook, logger: logger)
         services.append(ShutdownAction { await webhookSender.shutdown() })
@@ -114,7 +116,7 @@ public struct NewsAlertNode: Sendable {
                 let pool = try SMTPRelayPool(configuration: smtp, maximumConnections: 4, logger: logger)
                 services.append(ShutdownAction { await pool.shutdown() })
                 let from = try EmailDeliverer.mailbox(options.mailFrom)
-                var delivery = options.delivery
+                var delivery = deliveryConfiguration
                 delivery.bounceLimit = options.bounceLimit
                 services.append(try DeliveryWorker(
                     deliverer: EmailDeliverer(pool: pool, from: from, links: links), kafka: kafka, producer: pipelineProducer, database: database,
@@ -126,7 +128,7 @@ public struct NewsAlertNode: Sendable {
         if options.roles.contains(.deliverWebhook) {
             services.append(try DeliveryWorker(
                 deliverer: WebhookDeliverer(sender: webhookSender, rateLimiter: EndpointRateLimiter(ratePerSecond: options.webhookRatePerSecond)), kafka: kafka, producer: pipelineProducer, database: database,
-                replica: replica, configuration: options.delivery, logger: logger))
+                replica: replica, configuration: deliveryConfiguration, logger: logger))
         }
         var producerConfiguration = KafkaProducerConfiguration(kafka: kafka)
         producerConfiguration.lingerMilliseconds = options.producerLingerMilliseconds

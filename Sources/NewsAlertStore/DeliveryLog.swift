@@ -23,6 +23,21 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case dead
 }
 
+/// A delivery a stopping worker hands back to its channel topic, with where its retry schedule stands.
+public struct HandedBackDelivery: Sendable {
+    public var alert: Alert
+    /// Attempts made so far.
+    public var attempts: Int
+    /// When the next attempt is due.
+    public var nextAttemptAt: Date
+
+    public init(alert: Alert, attempts: Int, nextAttemptAt: Date) {
+        self.alert = alert
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+    }
+}
+
 /// One try at delivering an alert.
 public struct DeliveryAttempt: Codable, Sendable, Hashable {
     public var attempt: Int
@@ -174,19 +189,23 @@ extension AppDatabase {
 
     // MARK: Channel side
 
-    /// Puts an alert read from its channel topic in the worker's queue (due now) and returns its state.
+    /// Puts an alert read from its channel topic in the worker's queue and returns its state: due now, or, for an
+    /// alert another worker handed back, due when that worker had scheduled it, its attempts counted on.
     ///
     /// Idempotent: a redelivered record finds the row and leaves delivered or failed alerts alone.
-    public func enqueueDelivery(_ alert: Alert, target: String?, sourcePartition: Int, sourceOffset: Int64) async throws -> DeliveryState {
+    public func enqueueDelivery(
+        _ alert: Alert, target: String?, sourcePartition: Int, sourceOffset: Int64, handedBack: HandedBackDelivery? = nil
+    ) async throws -> DeliveryState {
         let now = Date()
         return try await writer.write { db in
             try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
             try db.execute(sql: """
                 UPDATE delivery SET target = ?, source_partition = ?, source_offset = ?,
+                  attempts = CASE WHEN state = 'queued' THEN MAX(attempts, ?) ELSE attempts END,
                   state = CASE WHEN state = 'queued' THEN 'retrying' ELSE state END,
                   next_attempt_at = CASE WHEN state = 'queued' THEN ? ELSE next_attempt_at END
                 WHERE id = ?
-                """, arguments: [target, sourcePartition, sourceOffset, now, alert.alertID])
+                """, arguments: [target, sourcePartition, sourceOffset, handedBack?.attempts ?? 0, handedBack?.nextAttemptAt ?? now, alert.alertID])
             return DeliveryState(rawValue: try String.fetchOne(db, sql: "SELECT state FROM delivery WHERE id = ?", arguments: [alert.alertID]) ?? "") ?? .queued
         }
     }
@@ -229,6 +248,31 @@ extension AppDatabase {
                 try db.execute(sql: "UPDATE delivery SET state = 'sending', updated_at = ? WHERE id = ?", arguments: [now, row["id"] as String])
             }
             return try rows.map { (try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), $0["attempts"]) }
+        }
+    }
+
+    /// The deliveries of `channel` this worker still has to attempt (waiting for a retry, or interrupted mid-attempt).
+    public func pendingDeliveries(channel: DeliveryChannel.Kind) async throws -> [HandedBackDelivery] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT payload, attempts, next_attempt_at FROM delivery WHERE channel = ? AND state IN ('retrying', 'sending') ORDER BY next_attempt_at, id
+                """, arguments: [channel.rawValue]).map {
+                HandedBackDelivery(alert: try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), attempts: $0["attempts"],
+                                   nextAttemptAt: $0["next_attempt_at"] ?? Date())
+            }
+        }
+    }
+
+    /// Records that these deliveries went back on their channel topic: `queued` again, for whichever worker reads them.
+    public func markHandedBack(_ deliveryIDs: [String]) async throws {
+        let now = Date()
+        try await writer.write { db in
+            for id in deliveryIDs {
+                try db.execute(sql: """
+                    UPDATE delivery SET state = 'queued', next_attempt_at = NULL, reason = 'handed back to its channel topic at shutdown', updated_at = ?
+                    WHERE id = ? AND state IN ('retrying', 'sending')
+                    """, arguments: [now, id])
+            }
         }
     }
 

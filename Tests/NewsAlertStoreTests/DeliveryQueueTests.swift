@@ -34,4 +34,29 @@ import Testing
         let next = try await database.claimDue(channel: .webhook, now: later, limit: 8, perTarget: 2)
         #expect(next.map(\.alert.channelID) == ["chn_slow"], "one slot freed, one more claimed")
     }
+
+    @Test func aHandedBackDeliveryCarriesItsScheduleToTheNextWorker() async throws {
+        let stopping = try AppDatabase.inMemory()
+        let alert = try Self.alert(event: "evt_h", channel: "chn_h")
+        _ = try await stopping.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 0)
+        let now = Date()
+        _ = try await stopping.claimDue(channel: .webhook, now: now.addingTimeInterval(1), limit: 8)
+        let due = now.addingTimeInterval(300)
+        try await stopping.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 1, at: now, outcome: "retry", statusCode: 500),
+                                         state: .retrying, nextAttemptAt: due, reason: "HTTP 500")
+        let pending = try await stopping.pendingDeliveries(channel: .webhook)
+        #expect(pending.map(\.alert.alertID) == [alert.alertID] && pending.first?.attempts == 1)
+        try await stopping.markHandedBack(pending.map(\.alert.alertID))
+        #expect(try await stopping.pendingDeliveries(channel: .webhook).isEmpty, "handed back: no longer this worker's")
+
+        // The next worker, with an empty database: the retry stays where the schedule put it, as attempt 2.
+        let next = try AppDatabase.inMemory()
+        let handedBack = try #require(pending.first)
+        #expect(try await next.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: handedBack) == .retrying)
+        #expect(try await next.claimDue(channel: .webhook, now: now.addingTimeInterval(10), limit: 8).isEmpty)
+        let claimed = try await next.claimDue(channel: .webhook, now: due.addingTimeInterval(1), limit: 8)
+        #expect(claimed.map(\.attempts) == [1])
+        // Read back by the worker that handed it back, it is its own again.
+        #expect(try await stopping.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: handedBack) == .retrying)
+    }
 }

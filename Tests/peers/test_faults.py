@@ -911,6 +911,64 @@ def test_failing_receivers_end_states(pipeline: Pipeline, receiver: Receiver, tm
     pipeline.check_running()
 
 
+def test_a_stopped_deliverer_hands_its_retries_to_the_next(pipeline: Pipeline, receiver: Receiver, tmp_path: Path):
+    # A deliverer stopped gracefully (a scale-down, a replaced pod) puts what waits for a retry back on
+    # alerts.webhook; the next one, here with an empty data directory, carries on with the same schedule.
+    deliver = pipeline.roles["deliver"]
+    deliver.process.stop()
+    retry_after = 6
+    deliver.argv[deliver.argv.index("--retry-delays") + 1] = f"0,{retry_after}"
+    pipeline.start("deliver")
+    path = "/hook/handed-back"
+    receiver.script(path, 500, 200)
+    tag = f"handback-{uuid.uuid4().hex[:8]}"
+    subscriber = pipeline.new_subscriber(receiver, "hand-back", {"tags": [tag]}, [path])
+    event_id = call(pipeline.ingest_url, "POST", "/v1/events", pipeline.editor_key, 202,
+                    json={"kind": "breaking", "headline": "Tobarike venumaso harbour closes as the storm nears", "tags": [tag]})["id"]
+
+    def alerts_received() -> list[Received]:
+        return [r for r in receiver.requests_to(path) if r.event_id == event_id]
+
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while not alerts_received():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the first attempt did not come\n{pipeline.logs('deliver')}")
+        time.sleep(0.1)
+    delivery_id = alerts_received()[0].webhook_id
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while call(deliver.base_url, "GET", f"/v1/deliveries/{delivery_id}", pipeline.deliver_admin_key, 200)["state"] != "retrying":
+        if time.monotonic() > deadline:
+            pytest.fail(f"the first attempt was not recorded\n{pipeline.logs('deliver')}")
+        time.sleep(0.1)
+    assert deliver.process.stop() == 0, pipeline.logs("deliver")
+    assert "handed back" in deliver.process.stderr(), f"the stopping deliverer handed nothing back\n{pipeline.logs('deliver')}"
+
+    # The next deliverer: an empty disk, so all it knows of the retry is what came back on the topic.
+    fresh = tmp_path / "deliver-fresh-data"
+    fresh.mkdir()
+    deliver.argv[deliver.argv.index("--data-dir") + 1] = os.fspath(fresh)
+    deliver.data_dir = fresh
+    deliver_key = create_api_key(Path(deliver.argv[0]), fresh, "admin")
+    pipeline.start("deliver")
+    pipeline.wait_for_replica("deliver", [subscriber["id"], subscriber["channels"][path]["id"]])
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while len(alerts_received()) < 2:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the handed-back retry never came ({len(alerts_received())} requests)\n{pipeline.logs('deliver')}")
+        time.sleep(0.2)
+    first, second = alerts_received()[:2]
+    assert (first.status, second.status) == (500, 200)
+    assert first.webhook_id == second.webhook_id, "the handed-back retry changed the webhook-id"
+    assert first.webhook_id == delivery_id
+    delivery = call(deliver.base_url, "GET", f"/v1/deliveries/{delivery_id}", deliver_key, 200)
+    assert delivery["state"] == "delivered", delivery
+    assert [(a["attempt"], a["outcome"]) for a in delivery["attempts"]] == [(2, "delivered")], (
+        f"the schedule did not carry on from attempt 1: {delivery['attempts']}")
+    time.sleep(1)
+    assert len(alerts_received()) == 2, "the alert was delivered more than once after the hand-back"
+    pipeline.check_running()
+
+
 # --- a newsalert serve for the API tests -------------------------------------------------------
 
 
