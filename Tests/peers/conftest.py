@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -243,8 +244,35 @@ def unique_name() -> Callable[[str], str]:
     return unique_tag
 
 
+_PORT_CHOOSER = random.Random()   # its own generator: tests that seed `random` must not make ports repeat
+_PORTS_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (for servers under test)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers under test).
+
+    Chosen below the kernel's ephemeral range: a server under test opens Kafka connections (and its embedded
+    broker listens) on ephemeral ports before it binds this one, and one of them must not take it first.
+    """
+    low, _ = _ephemeral_port_range()
+    candidates = [port for port in range(max(1024, low - 12000), low) if port not in _PORTS_HANDED_OUT]
+    _PORT_CHOOSER.shuffle(candidates)
+    for port in candidates[:200]:
+        _PORTS_HANDED_OUT.add(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
