@@ -25,5 +25,7 @@ public enum NewsTopics {
     public static let emailAlerts = NewsTopic(name: "alerts.email", partitions: 12, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "email deliveries (key: subscriber id)")
     public static let tickerAlerts = NewsTopic(name: "alerts.ticker", partitions: 1, retentionMilliseconds: 3 * day, cleanupPolicy: "delete", purpose: "the live ticker: one item per event, its offset the ticker position (key: story id)")
 
-    public static let all: [NewsTopic] = [events, enriched, deadLetter, subscriptionsChangelog, webhookAlerts, emailAlerts, tickerAlerts]
+    public static let deliveryReports = NewsTopic(name: "deliveries.log", partitions: 12, retentionMilliseconds: 30 * day, cleanupPolicy: "compact,delete", purpose: "the latest state of every delivery with its attempts, for every node's delivery log (key: delivery id)")
+
+    public static let all: [NewsTopic] = [events, enriched, deadLetter, subscriptionsChangelog, webhookAlerts, emailAlerts, tickerAlerts, deliveryReports]
 }

@@ -37,6 +37,9 @@ public struct DeliveryRoutes: Sendable {
         router.post("/v1/deliveries/{id}/replay") { _, context in
             let delivery = try await ownedDelivery(context)
             guard try await database.scheduleReplay(deliveryID: delivery.id) else {
+                guard try await database.holdsDelivery(id: delivery.id) else {
+                    throw APIError(.conflict, code: "replay_on_its_worker", message: "delivery \(delivery.id) was made by another node's delivery worker (this node knows it from deliveries.log); replay it on that worker's API")
+                }
                 throw APIError(.conflict, code: "not_replayable", message: "delivery \(delivery.id) is \(delivery.state.rawValue); only delivered, failed or dead webhook and email deliveries can be replayed (ticker clients resume by position)")
             }
             return try Response.json(status: .accepted, ["id": delivery.id, "status": "replay scheduled"])

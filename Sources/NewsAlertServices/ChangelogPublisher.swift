@@ -3,6 +3,7 @@ import KafkaBridge
 import Logging
 import NewsAlertCore
 import NewsAlertStore
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Publishes the subscription store's outbox to `subscriptions.changelog`, in order, and forgets each change
@@ -25,18 +26,14 @@ public struct ChangelogPublisher: Service {
     }
 
     public func run() async throws {
-        // On shutdown the loop stops between batches; unpublished changes stay in the outbox for the next start.
-        do {
-            try await cancelWhenGracefulShutdown {
-                var clusterChecked = false
-                while !Task.isCancelled {
-                    if !clusterChecked { clusterChecked = await queueSnapshotIfNewCluster() }
-                    if try await publishPending() == 0 {
-                        try await Task.sleep(for: pollInterval)
-                    }
-                }
+        let clusterChecked = NIOLockedValueBox(false)
+        try await relayOutbox(every: pollInterval) {
+            if !clusterChecked.withLockedValue({ $0 }) {
+                let checked = await queueSnapshotIfNewCluster()
+                clusterChecked.withLockedValue { $0 = checked }
             }
-        } catch is CancellationError {}
+            return try await publishPending()
+        }
     }
 
     /// True once the cluster is known and, if new to this store, the snapshot is queued; false to try again.
@@ -70,4 +67,18 @@ public struct ChangelogPublisher: Service {
         logger.debug("changelog published", metadata: ["changes": "\(pending.count)"])
         return pending.count
     }
+}
+
+/// Runs `publishPending` until graceful shutdown, pausing `pollInterval` whenever it had nothing to publish.
+/// On shutdown the loop stops between batches; what was not published stays in the outbox for the next start.
+func relayOutbox(every pollInterval: Duration, _ publishPending: @escaping @Sendable () async throws -> Int) async throws {
+    do {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if try await publishPending() == 0 {
+                    try await Task.sleep(for: pollInterval)
+                }
+            }
+        }
+    } catch is CancellationError {}
 }

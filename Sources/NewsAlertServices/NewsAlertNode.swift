@@ -97,6 +97,8 @@ public struct NewsAlertNode: Sendable {
         services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, logger: logger))
         let replica = try SubscriptionReplica(kafka: kafka, database: database, logger: logger)
         services.append(replica)
+        services.append(DeliveryReportPublisher(database: database, producer: pipelineProducer, logger: logger))
+        services.append(try DeliveryReportReplica(kafka: kafka, database: database, logger: logger))
         if options.roles.contains(.enrich) {
             services.append(try EnrichService(kafka: kafka, producer: pipelineProducer, database: database, configuration: options.enrich, logger: logger))
         }

@@ -228,6 +228,32 @@ public struct AppDatabase: Sendable {
                 table.column("cluster_id", .text).notNull()
             }
         }
+        migrator.registerMigration("v9: delivery reports") { db in
+            // Every change of a delivery (its row or a new attempt) queues its id for `deliveries.log`, so the
+            // nodes that did not make the delivery can show it too.
+            try db.create(table: "delivery_report_outbox") { table in
+                table.autoIncrementedPrimaryKey("seq")
+                table.column("delivery_id", .text).notNull()
+            }
+            try db.execute(sql: """
+                CREATE TRIGGER delivery_report_on_insert AFTER INSERT ON delivery
+                BEGIN INSERT INTO delivery_report_outbox (delivery_id) VALUES (NEW.id); END;
+                CREATE TRIGGER delivery_report_on_update AFTER UPDATE ON delivery
+                BEGIN INSERT INTO delivery_report_outbox (delivery_id) VALUES (NEW.id); END;
+                CREATE TRIGGER delivery_report_on_attempt AFTER INSERT ON delivery_attempt
+                BEGIN INSERT INTO delivery_report_outbox (delivery_id) VALUES (NEW.delivery_id); END;
+                """)
+            // Deliveries other nodes made, as they reported them (the newest report of each).
+            try db.create(table: "delivery_report") { table in
+                table.column("id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull()
+                table.column("event_id", .text).notNull().indexed()
+                table.column("created_at", .datetime).notNull()
+                table.column("updated_at", .datetime).notNull()
+                table.column("record", .blob).notNull()
+            }
+            try db.create(index: "delivery_report_by_subscriber", on: "delivery_report", columns: ["subscriber_id", "created_at"])
+        }
         return migrator
     }
 }

@@ -67,6 +67,36 @@ public struct DeliveryAttempt: Codable, Sendable, Hashable {
 
 /// A row of the delivery log with its attempts.
 public struct DeliveryRecord: Codable, Sendable {
+    /// How far along this view of the delivery is. Views come from different nodes' clocks and the fan-out
+    /// node may write its `queued` after the worker already finished, so time decides last: first the latest
+    /// attempt seen (a replay or a handed-back retry only adds attempts), then the lifecycle stage.
+    var progress: (Int, Int, Date) {
+        let stage = switch state {
+        case .held: 0
+        case .queued: 1
+        case .retrying, .sending: 2
+        case .dead: 3
+        case .delivered, .failed, .dropped, .canceled: 4
+        }
+        return (attempts.map(\.attempt).max() ?? 0, stage, updatedAt)
+    }
+
+    /// One record per delivery id from several views of it (this node's, other nodes' reports): the furthest
+    /// along, with every attempt any of them saw.
+    static func merged(_ records: [DeliveryRecord]) -> [DeliveryRecord] {
+        var byID: [String: DeliveryRecord] = [:]
+        for record in records {
+            guard let held = byID[record.id] else { byID[record.id] = record; continue }
+            let heldLeads = held.progress >= record.progress
+            var newest = heldLeads ? held : record
+            let other = heldLeads ? record : held
+            let known = Set(newest.attempts.map(\.attempt))
+            newest.attempts = (newest.attempts + other.attempts.filter { !known.contains($0.attempt) }).sorted { $0.attempt < $1.attempt }
+            byID[record.id] = newest
+        }
+        return Array(byID.values)
+    }
+
     public var id: String
     public var subscriberID: String
     public var channelID: String
@@ -317,6 +347,11 @@ extension AppDatabase {
         }
     }
 
+    /// Whether this node's own delivery log holds the delivery (not only another node's report of it).
+    public func holdsDelivery(id: String) async throws -> Bool {
+        try await writer.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM delivery WHERE id = ?", arguments: [id]) ?? false }
+    }
+
     /// Puts a subscriber's deliveries since `since` back in line; returns how many.
     public func scheduleReplay(subscriberID: String, since: Date) async throws -> Int {
         try await writer.write { db in
@@ -330,6 +365,7 @@ extension AppDatabase {
 
     // MARK: Reading
 
+    /// Deliveries, newest first: this node's own and those other nodes reported on `deliveries.log`.
     public func deliveries(subscriberID: String? = nil, eventID: String? = nil, limit: Int) async throws -> [DeliveryRecord] {
         try await writer.read { db in
             var conditions: [String] = []
@@ -338,12 +374,64 @@ extension AppDatabase {
             if let eventID { conditions.append("event_id = ?"); _ = arguments.append(contentsOf: [eventID]) }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             _ = arguments.append(contentsOf: [limit])
-            return try Row.fetchAll(db, sql: "SELECT * FROM delivery \(filter) ORDER BY created_at DESC, id LIMIT ?", arguments: arguments).map { try Self.record(from: $0, db) }
+            let own = try Row.fetchAll(db, sql: "SELECT * FROM delivery \(filter) ORDER BY created_at DESC, id LIMIT ?", arguments: arguments)
+                .map { try Self.record(from: $0, db) }
+            let reported = try Row.fetchAll(db, sql: "SELECT record FROM delivery_report \(filter) ORDER BY created_at DESC, id LIMIT ?", arguments: arguments)
+                .map { try JSONDecoder.newsAlert.decode(DeliveryRecord.self, from: $0["record"] as Data) }
+            return Array(DeliveryRecord.merged(own + reported).sorted { ($0.createdAt, $1.id) > ($1.createdAt, $0.id) }.prefix(limit))
         }
     }
 
+    /// One delivery, as this node made it or as another node reported it (the newer state, every attempt known).
     public func delivery(id: String) async throws -> DeliveryRecord? {
-        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [id]).map { try Self.record(from: $0, db) } }
+        try await writer.read { db in
+            let own = try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [id]).map { try Self.record(from: $0, db) }
+            let reported = try Row.fetchOne(db, sql: "SELECT record FROM delivery_report WHERE id = ?", arguments: [id])
+                .map { try JSONDecoder.newsAlert.decode(DeliveryRecord.self, from: $0["record"] as Data) }
+            return DeliveryRecord.merged([own, reported].compactMap { $0 }).first
+        }
+    }
+
+    // MARK: Reports to and from other nodes
+
+    /// Deliveries changed since they were last reported, each as it is now, and the outbox sequence they cover.
+    public func pendingDeliveryReports(limit: Int) async throws -> (through: Int64, records: [DeliveryRecord])? {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, delivery_id FROM delivery_report_outbox ORDER BY seq LIMIT ?", arguments: [limit])
+            guard let last = rows.last else { return nil }
+            var seen = Set<String>()
+            var records: [DeliveryRecord] = []
+            for row in rows {
+                let id: String = row["delivery_id"]
+                guard seen.insert(id).inserted, let delivery = try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [id]) else { continue }
+                records.append(try Self.record(from: delivery, db))
+            }
+            return (last["seq"], records)
+        }
+    }
+
+    /// Forgets reported changes up to and including `sequence`.
+    public func removeReportedDeliveries(through sequence: Int64) async throws {
+        try await writer.write { db in try db.execute(sql: "DELETE FROM delivery_report_outbox WHERE seq <= ?", arguments: [sequence]) }
+    }
+
+    /// Keeps a delivery as another node reported it, merged with earlier reports of it (the newest state, every
+    /// attempt), unless this node's own row already knows all of it; true if kept.
+    @discardableResult
+    public func applyDeliveryReport(_ record: DeliveryRecord) async throws -> Bool {
+        try await writer.write { db in
+            if let own = try Date.fetchOne(db, sql: "SELECT updated_at FROM delivery WHERE id = ?", arguments: [record.id]), own >= record.updatedAt {
+                let ownAttempts = Set(try Int.fetchAll(db, sql: "SELECT attempt FROM delivery_attempt WHERE delivery_id = ?", arguments: [record.id]))
+                if ownAttempts.isSuperset(of: record.attempts.map(\.attempt)) { return false }
+            }
+            let held = try Data.fetchOne(db, sql: "SELECT record FROM delivery_report WHERE id = ?", arguments: [record.id])
+                .map { try JSONDecoder.newsAlert.decode(DeliveryRecord.self, from: $0) }
+            guard let merged = DeliveryRecord.merged([held, record].compactMap { $0 }).first else { return false }
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO delivery_report (id, subscriber_id, event_id, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [merged.id, merged.subscriberID, merged.eventID, merged.createdAt, merged.updatedAt, try JSONEncoder.newsAlert.encode(merged)])
+            return true
+        }
     }
 
     private static func record(from row: Row, _ db: Database) throws -> DeliveryRecord {

@@ -1,6 +1,6 @@
 import Foundation
 import NewsAlertCore
-import NewsAlertStore
+@testable import NewsAlertStore
 import Testing
 
 /// The delivery queue: claims are exclusive, and one receiver's backlog does not take every slot.
@@ -58,5 +58,35 @@ import Testing
         #expect(claimed.map(\.attempts) == [1])
         // Read back by the worker that handed it back, it is its own again.
         #expect(try await stopping.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: handedBack) == .retrying)
+    }
+
+    @Test func deliveriesAnotherNodeReportedAreShownWithEveryAttempt() async throws {
+        // Worker A makes attempt 1 and hands the delivery back; worker B makes attempt 2. The API node made neither.
+        let workerA = try AppDatabase.inMemory(), workerB = try AppDatabase.inMemory(), api = try AppDatabase.inMemory()
+        let alert = try Self.alert(event: "evt_r", channel: "chn_r")
+        let now = Date.storeNow
+        _ = try await workerA.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 0)
+        _ = try await workerA.claimDue(channel: .webhook, now: now.addingTimeInterval(1), limit: 8)
+        try await workerA.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 1, at: now, outcome: "retry", statusCode: 500),
+                                        state: .retrying, nextAttemptAt: now, reason: "HTTP 500")
+        let handedBack = try #require(try await workerA.pendingDeliveries(channel: .webhook).first)
+        try await workerA.markHandedBack([alert.alertID])
+        _ = try await workerB.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: handedBack)
+        _ = try await workerB.claimDue(channel: .webhook, now: now.addingTimeInterval(2), limit: 8)
+        try await workerB.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 2, at: now.addingTimeInterval(2), outcome: "delivered", statusCode: 200),
+                                        state: .delivered, nextAttemptAt: nil, reason: nil)
+
+        // Every node applies every report, its own included, in any order.
+        let reportsA = try #require(try await workerA.pendingDeliveryReports(limit: 100)).records
+        let reportsB = try #require(try await workerB.pendingDeliveryReports(limit: 100)).records
+        for node in [api, workerA, workerB] {
+            for report in (reportsB + reportsA) { try await node.applyDeliveryReport(report) }
+            let shown = try #require(try await node.delivery(id: alert.alertID))
+            #expect(shown.state == .delivered)
+            #expect(shown.attempts.map(\.attempt) == [1, 2] && shown.attempts.map(\.outcome) == ["retry", "delivered"])
+            #expect(try await node.deliveries(subscriberID: "sbr_x", limit: 10).map(\.id) == [alert.alertID])
+        }
+        try await workerA.removeReportedDeliveries(through: Int64.max)
+        #expect(try await workerA.pendingDeliveryReports(limit: 100) == nil)
     }
 }

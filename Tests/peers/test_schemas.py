@@ -1464,6 +1464,7 @@ TOPICS = {
     "alerts.webhook": (12, 3 * DAY_MS, ["delete"]),
     "alerts.email": (12, 3 * DAY_MS, ["delete"]),
     "alerts.ticker": (1, 3 * DAY_MS, ["delete"]),
+    "deliveries.log": (12, 30 * DAY_MS, ["compact", "delete"]),
 }
 
 
@@ -1552,7 +1553,7 @@ def test_asyncapi_topics_match_the_swift_topic_table():
                              r'cleanupPolicy: "([^"]+)"', topics_path.read_text(encoding="utf-8")):
         name, partitions, retention, cleanup = match.groups()
         days = re.fullmatch(r"(\d+) \* day", retention.strip())
-        found[name] = (int(partitions), int(days.group(1)) * DAY_MS if days else None, [cleanup])
+        found[name] = (int(partitions), int(days.group(1)) * DAY_MS if days else None, cleanup.split(","))
     assert found, f"could not read the topic table in {topics_path} (did its layout change?)"
     assert found == TOPICS
 

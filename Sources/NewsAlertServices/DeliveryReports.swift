@@ -1,0 +1,73 @@
+import Foundation
+import KafkaBridge
+import Logging
+import NewsAlertCore
+import NewsAlertStore
+import ServiceLifecycle
+
+/// Publishes every change of this node's deliveries (state, attempts) to `deliveries.log`, keyed by delivery id,
+/// so the nodes that did not make a delivery (the API in a split deployment, the next owner of a handed-back
+/// retry) show it too. A change is forgotten only after Kafka acknowledged it.
+public struct DeliveryReportPublisher: Service {
+    let database: AppDatabase
+    let producer: KafkaProducer
+    let logger: Logger
+    var pollInterval: Duration = .milliseconds(100)
+
+    public init(database: AppDatabase, producer: KafkaProducer, logger: Logger) {
+        self.database = database
+        self.producer = producer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await relayOutbox(every: pollInterval) { try await publishPending() }
+    }
+
+    /// Publishes the deliveries changed since the last call; returns how many.
+    @discardableResult
+    public func publishPending() async throws -> Int {
+        guard let pending = try await database.pendingDeliveryReports(limit: 500) else { return 0 }
+        let topic = NewsTopics.deliveryReports.name
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for record in pending.records {
+                let message = KafkaOutgoingMessage(
+                    topic: topic, key: Array(record.id.utf8), value: Array(try JSONEncoder.newsAlert.encode(record)),
+                    headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "delivery/1")])
+                group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
+            }
+            try await group.waitForAll()
+        }
+        try await database.removeReportedDeliveries(through: pending.through)
+        return max(pending.records.count, 1)
+    }
+}
+
+/// Reads `deliveries.log` from the start with a group of its own and keeps what other nodes reported, so
+/// `GET /v1/deliveries` and `GET /v1/events/{id}` on any node show every delivery.
+public final class DeliveryReportReplica: Service, Sendable {
+    private let database: AppDatabase
+    private let consumer: KafkaConsumer
+    private let logger: Logger
+
+    public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
+        var configuration = KafkaConsumerConfiguration(
+            kafka: kafka, groupID: "newsalert-delivery-reports-\(UUID().uuidString.lowercased())", topics: [NewsTopics.deliveryReports.name])
+        configuration.offsetReset = .earliest
+        consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        self.database = database
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await consumer.untilGracefulShutdown {
+            for try await record in consumer.records where !record.isTombstone {
+                do {
+                    try await database.applyDeliveryReport(try JSONDecoder.newsAlert.decode(DeliveryRecord.self, from: Data(record.value)))
+                } catch let error as DecodingError {
+                    logger.error("delivery report skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}
