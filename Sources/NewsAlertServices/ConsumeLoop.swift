@@ -1,9 +1,18 @@
+import Foundation
 import KafkaBridge
 import Logging
 import ServiceLifecycle
 
 /// The read loop every consuming role shares.
 extension KafkaConsumer {
+    /// A reader of the whole of `topic`, from its start, with a group of its own: for logs of which every node
+    /// keeps a full copy (nothing is shared with other nodes, nothing skipped).
+    static func wholeTopicReader(_ topic: String, kafka: KafkaConfiguration, groupPrefix: String, logger: Logger) throws -> KafkaConsumer {
+        var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "\(groupPrefix)-\(UUID().uuidString.lowercased())", topics: [topic])
+        configuration.offsetReset = .earliest
+        return try KafkaConsumer(configuration: configuration, logger: logger)
+    }
+
     /// Runs `body`, which reads `records`, until the record sequence ends.
     ///
     /// A graceful shutdown closes the consumer: it commits what was marked done and ends the sequence. A record

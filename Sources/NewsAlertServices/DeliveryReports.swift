@@ -51,10 +51,7 @@ public final class DeliveryReportReplica: Service, Sendable {
     private let logger: Logger
 
     public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
-        var configuration = KafkaConsumerConfiguration(
-            kafka: kafka, groupID: "newsalert-delivery-reports-\(UUID().uuidString.lowercased())", topics: [NewsTopics.deliveryReports.name])
-        configuration.offsetReset = .earliest
-        consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        consumer = try .wholeTopicReader(NewsTopics.deliveryReports.name, kafka: kafka, groupPrefix: "newsalert-delivery-reports", logger: logger)
         self.database = database
         self.logger = logger
     }

@@ -19,10 +19,7 @@ public final class SubscriptionReplica: Service, Sendable {
     private let applied = NIOLockedValueBox(0)
 
     public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
-        var configuration = KafkaConsumerConfiguration(
-            kafka: kafka, groupID: "newsalert-replica-\(UUID().uuidString.lowercased())", topics: [NewsTopics.subscriptionsChangelog.name])
-        configuration.offsetReset = .earliest
-        consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        consumer = try .wholeTopicReader(NewsTopics.subscriptionsChangelog.name, kafka: kafka, groupPrefix: "newsalert-replica", logger: logger)
         self.database = database
         self.logger = logger
     }
