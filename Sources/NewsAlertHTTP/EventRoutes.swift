@@ -161,11 +161,12 @@ public struct EventRoutes: Sendable {
         let idempotencyKey = try Self.idempotencyKey(request)
         let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
         guard let idempotencyKey else {
-            return Response.json(status: .accepted, data: try await validateAndPublish(body, principal: principal, idempotencyKey: nil, makeEvent: makeEvent))
+            return Response.json(status: .accepted, data: try await validateAndPublish(
+                body, as: .fresh(), principal: principal, idempotencyKey: nil, makeEvent: makeEvent))
         }
         // The key covers the method and path too: the same key on another endpoint is another request.
         let fingerprint = Data("\(request.method) \(request.uri.path)\n".utf8) + body.data
-        switch try await database.claimIdempotencyKey(idempotencyKey, principal: principal, requestBody: fingerprint) {
+        switch try await database.claimIdempotencyKey(idempotencyKey, principal: principal, requestBody: fingerprint, proposing: .fresh()) {
         case .replay(let status, let data):
             var response = Response.json(status: .init(code: status), data: data)
             response.headers[.init("Idempotent-Replayed")!] = "true"
@@ -174,9 +175,9 @@ public struct EventRoutes: Sendable {
             throw APIError(.conflict, code: "idempotency_key_reused", message: "this Idempotency-Key was already used with a different request")
         case .inProgress:
             throw APIError(.conflict, code: "idempotency_key_in_progress", message: "a request with this Idempotency-Key is still being processed; retry shortly")
-        case .proceed:
+        case .proceed(let identity):
             do {
-                let accepted = try await validateAndPublish(body, principal: principal, idempotencyKey: idempotencyKey, makeEvent: makeEvent)
+                let accepted = try await validateAndPublish(body, as: identity, principal: principal, idempotencyKey: idempotencyKey, makeEvent: makeEvent)
                 try await database.completeIdempotentRequest(idempotencyKey, principal: principal, status: 202, body: accepted)
                 return Response.json(status: .accepted, data: accepted)
             } catch let error as APIError where (400..<500).contains(error.status.code) {
@@ -190,13 +191,13 @@ public struct EventRoutes: Sendable {
     }
 
     private func validateAndPublish(
-        _ body: JSONRequestBody, principal: APIPrincipal, idempotencyKey: String?,
+        _ body: JSONRequestBody, as identity: EventIdentity, principal: APIPrincipal, idempotencyKey: String?,
         makeEvent: @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
     ) async throws -> Data {
-        let receivedAt = Date()
+        let receivedAt = identity.receivedAt
         let event: NewsEvent
         do {
-            event = try makeEvent(body.object, EventID.make(at: receivedAt), receivedAt)
+            event = try makeEvent(body.object, identity.id, receivedAt)
         } catch {
             throw APIError.invalidFields(error)
         }

@@ -254,6 +254,12 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "delivery_report_by_subscriber", on: "delivery_report", columns: ["subscriber_id", "created_at"])
         }
+        migrator.registerMigration("v10: the event a pending idempotency claim publishes") { db in
+            try db.alter(table: "idempotency_record") { table in
+                table.add(column: "event_id", .text)
+                table.add(column: "event_received_at", .integer)  // milliseconds since 1970
+            }
+        }
         return migrator
     }
 }

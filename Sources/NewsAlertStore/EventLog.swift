@@ -20,7 +20,8 @@ public struct EventLogEntry: Sendable {
 }
 
 extension AppDatabase {
-    /// Records an event the broker acknowledged.
+    /// Records an event the broker acknowledged. Publishing a recorded event again (a retry that took over its
+    /// idempotency claim) keeps the first record: it describes the copy the pipeline went on with.
     public func recordPublishedEvent(_ event: NewsEvent, at position: KafkaPosition, receivedAt: Date, principal: APIPrincipal?) async throws {
         let payload = try JSONEncoder.newsAlert.encode(event)
         try await writer.write { db in
@@ -28,6 +29,7 @@ extension AppDatabase {
                 sql: """
                     INSERT INTO news_event (id, payload, kind, status, supersedes, topic, partition, "offset", received_at, api_key_id)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO NOTHING
                     """,
                 arguments: [event.id, payload, event.kind.rawValue, event.status.rawValue, event.supersedes,
                             position.topic, position.partition, position.offset, receivedAt, principal?.keyID])

@@ -7,7 +7,7 @@ import NewsAlertCore
 import NewsAlertDelivery
 import NewsAlertHTTP
 import NewsAlertServices
-import NewsAlertStore
+@testable import NewsAlertStore
 import Testing
 
 /// The ingest routes through Hummingbird's test client, publishing to a real embedded broker.
@@ -147,6 +147,29 @@ struct EventRoutesTests {
             }
         }
         #expect(try await harness.database.recentEvents(limit: 10).count == 2)
+    }
+
+    @Test("a retry taking over the claim of a request that died mid-way publishes the same event")
+    func takeoverPublishesTheSameEvent() async throws {
+        let harness = try await Harness()
+        let body = #"{"kind":"breaking","headline":"Strike on a car in Kawnin"}"#
+        // The request that died: it claimed the key as `crashed` (and may have published it), then answered nothing.
+        let editor = try #require(try await harness.database.authenticate(secret: harness.editor))
+        let crashed = EventIdentity.fresh(at: Date(timeIntervalSinceNow: -60))
+        let fingerprint = Data("POST /v1/events\n\(body)".utf8)
+        _ = try await harness.database.claimIdempotencyKey("k-crash", principal: editor, requestBody: fingerprint, proposing: crashed)
+        try await harness.database.writer.write { db in
+            try db.execute(sql: "UPDATE idempotency_record SET created_at = ?", arguments: [Date(timeIntervalSinceNow: -60)])
+        }
+        try await harness.test { client in
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "k-crash"), body: Self.json(body)) { response in
+                #expect(response.status == .accepted)
+                let answeredID = try Self.object(response.body)["id"] as? String
+                #expect(answeredID == crashed.id)
+            }
+        }
+        let logged = try #require(try await harness.database.eventLogEntry(id: crashed.id))
+        #expect(abs(logged.event.publishedAt.timeIntervalSince(crashed.receivedAt)) < 0.001)
     }
 
     @Test("a correction supersedes, a kill cancels, and a killed item cannot be killed again")

@@ -20,6 +20,14 @@ import Testing
         #expect(try await database.eventLogEntry(id: "evt_after")?.kafka == position)
     }
 
+    @Test func publishingARecordedEventAgainKeepsTheFirstRecord() async throws {
+        let database = try AppDatabase.inMemory()
+        let first = KafkaPosition(topic: "news.events", partition: 2, offset: 7)
+        try await database.recordPublishedEvent(Self.event("evt_once"), at: first, receivedAt: Date(), principal: nil)
+        try await database.recordPublishedEvent(Self.event("evt_once"), at: KafkaPosition(topic: "news.events", partition: 2, offset: 9), receivedAt: Date(), principal: nil)
+        #expect(try await database.eventLogEntry(id: "evt_once")?.kafka == first)
+    }
+
     @Test func theMigrationKeepsEveryRecordedEvent() async throws {
         let queue = try DatabaseQueue()
         try AppDatabase.migrator.migrate(queue, upTo: "v6: deleted entities")

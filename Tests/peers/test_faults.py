@@ -594,6 +594,7 @@ def test_sigkilled_roles_lose_nothing(pipeline: Pipeline, receiver: Receiver, tm
             keys_on_events.setdefault(key.decode(), []).append(record.key.decode())
     failed_published = {o.idempotency_key: keys_on_events.get(o.idempotency_key) for o in failed if o.idempotency_key in keys_on_events}
     double_published = {k: ids for k, ids in keys_on_events.items() if len(set(ids)) > 1}
+    republished_same_id = {k for k, ids in keys_on_events.items() if len(ids) > 1 and len(set(ids)) == 1}
     unanswered_ids = {event_id for ids in failed_published.values() for event_id in ids}
     unanswered_delivered = unanswered_ids & {r.event_id for r in received}
 
@@ -607,6 +608,7 @@ def test_sigkilled_roles_lose_nothing(pipeline: Pipeline, receiver: Receiver, tm
                           for reason in sorted({r for o in outcomes for r in o.retried_on})},
         "idempotent_replays": sum(1 for o in outcomes if o.replayed),
         "idempotency_keys_published_twice": len(double_published),
+        "idempotency_keys_republished_under_their_id": len(republished_same_id),
         "webhook_requests": len(received),
         "delivered_unique": len({r.event_id for r in received} & set(accepted)),
         "unique_webhook_ids": len(by_webhook_id),
