@@ -85,10 +85,14 @@ extension AppDatabase {
         }
     }
 
-    /// Releases a claimed key after a failure that did not publish anything, so the client may retry.
+    /// Releases a claimed key after a request failed without an answer to keep (Kafka unavailable, say), so the
+    /// client may retry at once. The retry takes the claim over as the same event: had the failed attempt reached
+    /// Kafka after all, enrich drops the second copy by its id.
     public func releaseIdempotencyKey(_ key: String, principal: APIPrincipal) async throws {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM idempotency_record WHERE api_key_id = ? AND key = ? AND state = 'pending'", arguments: [principal.keyID, key])
+            try db.execute(
+                sql: "UPDATE idempotency_record SET created_at = ? WHERE api_key_id = ? AND key = ? AND state = 'pending'",
+                arguments: [Date.distantPast, principal.keyID, key])
         }
     }
 }

@@ -43,6 +43,16 @@ import Testing
         #expect(answered == .replay(status: 202, body: Data("{}".utf8)))
     }
 
+    @Test func aReleasedClaimIsRetriedAtOnceAsTheSameEvent() async throws {
+        let database = try AppDatabase.inMemory()
+        let editor = try Self.editor(database)
+        let first = EventIdentity.fresh()
+        _ = try await database.claimIdempotencyKey("k1", principal: editor, requestBody: Self.body, proposing: first)
+        try await database.releaseIdempotencyKey("k1", principal: editor)
+        let retry = try await database.claimIdempotencyKey("k1", principal: editor, requestBody: Self.body, proposing: .fresh())
+        #expect(retry == .proceed(first))
+    }
+
     @Test func theSameKeyWithAnotherBodyIsRefused() async throws {
         let database = try AppDatabase.inMemory()
         let editor = try Self.editor(database)
