@@ -131,6 +131,12 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .target(
+            name: "NewsAlertTestSupport",
+            dependencies: ["NewsAlertCore"],
+            path: "Tests/NewsAlertTestSupport",
+            swiftSettings: strictSwift6
+        ),
         .testTarget(
             name: "KafkaBridgeTests",
             dependencies: ["KafkaBridge"],
@@ -145,6 +151,7 @@ let package = Package(
                 "NewsAlertStore",
                 "NewsAlertCore",
                 "NewsAlertDelivery",
+                "NewsAlertTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift6
@@ -162,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NewsAlertStoreTests",
-            dependencies: ["NewsAlertStore", "NewsAlertCore"],
+            dependencies: ["NewsAlertStore", "NewsAlertCore", "NewsAlertTestSupport"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -66,6 +66,13 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func notFound(_ what: String) -> APIError {
         APIError(.notFound, code: "not_found", message: "\(what) was not found")
     }
+
+    /// 503 with `Retry-After: 5`: Kafka did not acknowledge what the request needed written.
+    static func kafkaUnavailable(_ message: String) -> APIError {
+        var unavailable = APIError(.serviceUnavailable, code: "kafka_unavailable", message: message)
+        unavailable.headers[.retryAfter] = "5"
+        return unavailable
+    }
 }
 
 extension Response {

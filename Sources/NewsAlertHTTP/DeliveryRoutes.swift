@@ -3,12 +3,20 @@ import Hummingbird
 import NewsAlertCore
 import NewsAlertStore
 
+/// Hands a replay to the delivery worker that owns the delivery's subscriber now, for a delivery this node knows
+/// only from another node's report.
+public protocol DeliveryReplayForwarder: Sendable {
+    func forwardReplay(of delivery: DeliveryRecord) async throws
+}
+
 /// The delivery log: who got which alert, on which channel, after which attempts; and replays.
 public struct DeliveryRoutes: Sendable {
     let database: AppDatabase
+    let replays: (any DeliveryReplayForwarder)?
 
-    public init(database: AppDatabase) {
+    public init(database: AppDatabase, replays: (any DeliveryReplayForwarder)?) {
         self.database = database
+        self.replays = replays
     }
 
     struct DeliveryPage: Encodable {
@@ -34,15 +42,23 @@ public struct DeliveryRoutes: Sendable {
             let delivery = try await ownedDelivery(context)
             return try Response.json(status: .ok, delivery)
         }
+        // This node's own delivery goes back in its queue; one it knows from another node's report goes to the
+        // worker that owns the subscriber's partition now, by the channel topic.
         router.post("/v1/deliveries/{id}/replay") { _, context in
             let delivery = try await ownedDelivery(context)
-            guard try await database.scheduleReplay(deliveryID: delivery.id) else {
-                guard try await database.holdsDelivery(id: delivery.id) else {
-                    throw APIError(.conflict, code: "replay_on_its_worker", message: "delivery \(delivery.id) was made by another node's delivery worker (this node knows it from deliveries.log); replay it on that worker's API")
-                }
+            let scheduled = Response.json(status: .accepted, data: try JSONEncoder.newsAlert.encode(["id": delivery.id, "status": "replay scheduled"]))
+            if try await database.scheduleReplay(deliveryID: delivery.id) { return scheduled }
+            guard delivery.isReplayable, try await !database.holdsDelivery(id: delivery.id) else {
                 throw APIError(.conflict, code: "not_replayable", message: "delivery \(delivery.id) is \(delivery.state.rawValue); only delivered, failed or dead webhook and email deliveries can be replayed (ticker clients resume by position)")
             }
-            return try Response.json(status: .accepted, ["id": delivery.id, "status": "replay scheduled"])
+            let unavailable = APIError.kafkaUnavailable("the replay could not be handed to the delivery worker through Kafka; retry later")
+            guard let replays else { throw unavailable }
+            do {
+                try await replays.forwardReplay(of: delivery)
+            } catch {
+                throw unavailable
+            }
+            return scheduled
         }
     }
 

@@ -206,9 +206,7 @@ public struct EventRoutes: Sendable {
             publication = try await publisher.publish(event, idempotencyKey: idempotencyKey)
         } catch {
             logger.error("publishing an event failed", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
-            var unavailable = APIError(.serviceUnavailable, code: "kafka_unavailable", message: "the event could not be stored in Kafka; nothing was published, retry later")
-            unavailable.headers[.retryAfter] = "5"
-            throw unavailable
+            throw APIError.kafkaUnavailable("the event could not be stored in Kafka; nothing was published, retry later")
         }
         try await database.recordPublishedEvent(
             event, at: publication,

@@ -7,7 +7,7 @@ import NewsAlertStore
 public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
-        webhooks: any WebhookEndpointPolicy, ticker: TickerRoutes? = nil, unsubscribe: UnsubscribeLinks? = nil,
+        webhooks: any WebhookEndpointPolicy, replays: (any DeliveryReplayForwarder)? = nil, ticker: TickerRoutes? = nil, unsubscribe: UnsubscribeLinks? = nil,
         metrics: @escaping @Sendable () -> String = { "" }, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
         let router = Router(context: NewsAlertRequestContext.self)
@@ -19,7 +19,7 @@ public enum NewsAlertRouter {
         SubscriberRoutes(database: database).add(to: router)
         SubscriptionRoutes(database: database).add(to: router)
         ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
-        DeliveryRoutes(database: database).add(to: router)
+        DeliveryRoutes(database: database, replays: replays).add(to: router)
         ticker?.add(to: router)
         if let unsubscribe { UnsubscribeRoutes(database: database, links: unsubscribe).add(to: router) }
         return router

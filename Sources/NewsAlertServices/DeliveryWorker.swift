@@ -3,6 +3,7 @@ import KafkaBridge
 import Logging
 import NewsAlertCore
 import NewsAlertDelivery
+import NewsAlertHTTP
 import NewsAlertStore
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -77,14 +78,28 @@ public final class DeliveryWorker: Service, Sendable {
         if configuration.handBackOnShutdown { try await handBackQueue() }
     }
 
-    /// Headers of a handed-back alert: the attempts made and when the next is due (ISO 8601).
-    static let attemptsHeader = "newsalert-attempts", nextAttemptHeader = "newsalert-next-attempt-at"
+    /// Headers of a handed-back alert: the attempts made and when the next is due (ISO 8601); and of a replay
+    /// another node forwarded (`true`).
+    static let attemptsHeader = "newsalert-attempts", nextAttemptHeader = "newsalert-next-attempt-at", replayHeader = "newsalert-replay"
+
+    /// An alert on its channel topic again, carrying its retry schedule on: handed back by a stopping worker, or a
+    /// replay forwarded by a node that does not hold the delivery (`replay`, due now).
+    static func handOver(_ alert: Alert, attempts: Int, nextAttemptAt: Date, replay: Bool = false) throws -> KafkaOutgoingMessage {
+        try FanoutService.message(for: alert, extraHeaders: [
+            KafkaHeader(key: attemptsHeader, string: "\(attempts)"),
+            KafkaHeader(key: nextAttemptHeader, string: nextAttemptAt.formatted(.iso8601)),
+        ] + (replay ? [KafkaHeader(key: replayHeader, string: "true")] : []))
+    }
 
     private func enqueue(_ record: KafkaRecord) async throws {
         guard let alert = try await deadLetters.decode(Alert.self, from: record, expecting: "an alert") else { return }
         let target = replica.catalog.channels[alert.channelID]?.target
+        let replay = record.headers.contains { $0.key == Self.replayHeader }
         _ = try await database.enqueueDelivery(
-            alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset, handedBack: Self.handedBack(alert, record))
+            alert, target: target, sourcePartition: Int(record.partition), sourceOffset: record.offset, handedBack: Self.handedBack(alert, record), replay: replay)
+        if replay {
+            logger.info("replay forwarded by another node scheduled", metadata: ["delivery.id": "\(alert.alertID)", "subscriber.id": "\(alert.subscriberID)"])
+        }
     }
 
     /// Where the retry schedule of a handed-back alert stands; nil for an alert fresh from fan-out.
@@ -104,10 +119,7 @@ public final class DeliveryWorker: Service, Sendable {
         guard !pending.isEmpty else { return }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in pending {
-                let message = try FanoutService.message(for: delivery.alert, extraHeaders: [
-                    KafkaHeader(key: Self.attemptsHeader, string: "\(delivery.attempts)"),
-                    KafkaHeader(key: Self.nextAttemptHeader, string: delivery.nextAttemptAt.formatted(.iso8601)),
-                ])
+                let message = try Self.handOver(delivery.alert, attempts: delivery.attempts, nextAttemptAt: delivery.nextAttemptAt)
                 group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
             }
             try await group.waitForAll()
@@ -216,5 +228,20 @@ public final class DeliveryWorker: Service, Sendable {
             topic: FanoutService.topic(for: alert.channel), partition: Int32(source?.partition ?? 0), offset: source?.offset ?? 0,
             key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)))
         try await deadLetters.park(record, reason: reason, details: "delivery \(alert.alertID); replay with POST /v1/deliveries/\(alert.alertID)/replay")
+    }
+}
+
+/// Forwards a replay through the delivery's channel topic (keyed by subscriber, like the alert was), so the worker
+/// owning that partition now replays it: the worker that holds the delivery, or, after partitions moved, the next
+/// owner, which takes the alert up with the attempts made so far.
+public struct KafkaReplayForwarder: DeliveryReplayForwarder {
+    let producer: KafkaProducer
+
+    public init(producer: KafkaProducer) {
+        self.producer = producer
+    }
+
+    public func forwardReplay(of delivery: DeliveryRecord) async throws {
+        _ = try await producer.send(try DeliveryWorker.handOver(delivery.alert, attempts: delivery.attemptsMade, nextAttemptAt: Date(), replay: true))
     }
 }

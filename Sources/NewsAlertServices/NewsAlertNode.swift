@@ -148,7 +148,7 @@ public struct NewsAlertNode: Sendable {
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            ticker: ticker, unsubscribe: links, metrics: options.metricsText, logger: logger)
+            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, metrics: options.metricsText, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

@@ -21,6 +21,12 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case canceled
     /// Every attempt failed; parked on `news.deadletter`, replayable.
     case dead
+
+    /// The states a replay may put back in line for an immediate attempt.
+    public static let replayable: Set<DeliveryState> = [.failed, .dead, .delivered, .retrying]
+
+    /// `replayable` as an SQL list: `'dead', 'delivered', …`.
+    static var replayableSQL: String { replayable.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ") }
 }
 
 /// A delivery a stopping worker hands back to its channel topic, with where its retry schedule stands.
@@ -67,6 +73,12 @@ public struct DeliveryAttempt: Codable, Sendable, Hashable {
 
 /// A row of the delivery log with its attempts.
 public struct DeliveryRecord: Codable, Sendable {
+    /// Whether a replay may send it again: a webhook or email delivery in a `replayable` state.
+    public var isReplayable: Bool { channel != DeliveryChannel.Kind.ticker.rawValue && DeliveryState.replayable.contains(state) }
+
+    /// The number of the latest attempt any node reported (0 before the first).
+    public var attemptsMade: Int { attempts.map(\.attempt).max() ?? 0 }
+
     /// How far along this view of the delivery is. Views come from different nodes' clocks and the fan-out
     /// node may write its `queued` after the worker already finished, so time decides last: first the latest
     /// attempt seen (a replay or a handed-back retry only adds attempts), then the lifecycle stage.
@@ -78,7 +90,7 @@ public struct DeliveryRecord: Codable, Sendable {
         case .dead: 3
         case .delivered, .failed, .dropped, .canceled: 4
         }
-        return (attempts.map(\.attempt).max() ?? 0, stage, updatedAt)
+        return (attemptsMade, stage, updatedAt)
     }
 
     /// One record per delivery id from several views of it (this node's, other nodes' reports): the furthest
@@ -222,12 +234,14 @@ extension AppDatabase {
     /// Puts an alert read from its channel topic in the worker's queue and returns its state: due now, or, for an
     /// alert another worker handed back, due when that worker had scheduled it, its attempts counted on.
     ///
-    /// Idempotent: a redelivered record finds the row and leaves delivered or failed alerts alone.
+    /// Idempotent: a redelivered record finds the row and leaves delivered or failed alerts alone, unless it is a
+    /// `replay` another node forwarded: then a delivered, failed or dead row is put back in line too.
     public func enqueueDelivery(
-        _ alert: Alert, target: String?, sourcePartition: Int, sourceOffset: Int64, handedBack: HandedBackDelivery? = nil
+        _ alert: Alert, target: String?, sourcePartition: Int, sourceOffset: Int64, handedBack: HandedBackDelivery? = nil, replay: Bool = false
     ) async throws -> DeliveryState {
         let now = Date()
         return try await writer.write { db in
+            if replay { try Self.putBackInLine(deliveryID: alert.alertID, now: now, db) }
             try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
             try db.execute(sql: """
                 UPDATE delivery SET target = ?, source_partition = ?, source_offset = ?,
@@ -338,13 +352,20 @@ extension AppDatabase {
         }
     }
 
-    /// Puts a failed, dead or delivered delivery back in line for an immediate attempt; false if unknown.
+    /// Puts a failed, dead or delivered delivery back in line for an immediate attempt; false if this node does not
+    /// hold it or it is not `replayable`.
     public func scheduleReplay(deliveryID: String) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ? AND channel != 'ticker' AND state IN ('failed', 'dead', 'delivered', 'retrying')",
-                           arguments: [Date(), Date(), deliveryID])
+            try Self.putBackInLine(deliveryID: deliveryID, now: Date(), db)
             return db.changesCount > 0
         }
+    }
+
+    private static func putBackInLine(deliveryID: String, now: Date, _ db: Database) throws {
+        try db.execute(sql: """
+            UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ?
+            WHERE id = ? AND channel != 'ticker' AND state IN (\(DeliveryState.replayableSQL))
+            """, arguments: [now, now, deliveryID])
     }
 
     /// Whether this node's own delivery log holds the delivery (not only another node's report of it).
@@ -357,7 +378,7 @@ extension AppDatabase {
         try await writer.write { db in
             try db.execute(sql: """
                 UPDATE delivery SET state = 'retrying', next_attempt_at = ?, updated_at = ?
-                WHERE subscriber_id = ? AND created_at >= ? AND channel != 'ticker' AND state IN ('failed', 'dead', 'delivered', 'retrying')
+                WHERE subscriber_id = ? AND created_at >= ? AND channel != 'ticker' AND state IN (\(DeliveryState.replayableSQL))
                 """, arguments: [Date(), Date(), subscriberID, since])
             return db.changesCount
         }

@@ -1,20 +1,13 @@
 import Foundation
 import NewsAlertCore
 @testable import NewsAlertStore
+import NewsAlertTestSupport
 import Testing
 
 /// The delivery queue: claims are exclusive, and one receiver's backlog does not take every slot.
 @Suite struct DeliveryQueueTests {
     static func alert(event: String, channel: String) throws -> Alert {
-        let json = """
-            {"alert_id": "\(event).\(channel)", "channel": "webhook", "channel_id": "\(channel)", "subscriber_id": "sbr_x",
-             "type": "alert", "story": {"story_id": "story-\(event)", "sequence": 1},
-             "event": {"id": "\(event)", "kind": "breaking", "headline": "Line \(event)", "section": "Politics", "regions": ["MENA"],
-                       "countries": ["LB"], "urgency": 3, "published_at": "2026-11-29T10:00:00Z", "status": "usable"},
-             "matched": [{"subscription_id": "sub_x", "clause": "all", "value": "every event"}], "digest": false,
-             "created_at": "2026-11-29T10:00:01Z"}
-            """
-        return try JSONDecoder.newsAlert.decode(Alert.self, from: Data(json.utf8))
+        try Alert.fixture(event: event, channel: channel)
     }
 
     @Test func aBacklogForOneReceiverLeavesRoomForOthers() async throws {
@@ -88,5 +81,24 @@ import Testing
         }
         try await workerA.removeReportedDeliveries(through: Int64.max)
         #expect(try await workerA.pendingDeliveryReports(limit: 100) == nil)
+    }
+
+    @Test func aForwardedReplayIsSentAgainByTheWorkerHoldingItOrTakenUpByTheNext() async throws {
+        let holder = try AppDatabase.inMemory(), next = try AppDatabase.inMemory()
+        let alert = try Self.alert(event: "evt_p", channel: "chn_p")
+        let now = Date.storeNow
+        _ = try await holder.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 0)
+        _ = try await holder.claimDue(channel: .webhook, now: now.addingTimeInterval(1), limit: 8)
+        try await holder.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 1, at: now, outcome: "delivered", statusCode: 200),
+                                       state: .delivered, nextAttemptAt: nil, reason: nil)
+        // A redelivered record leaves the delivered alert alone; a replay another node forwarded puts it back in line.
+        _ = try await holder.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 0)
+        #expect(try await holder.claimDue(channel: .webhook, now: Date().addingTimeInterval(60), limit: 8).isEmpty)
+        let forwarded = HandedBackDelivery(alert: alert, attempts: 1, nextAttemptAt: Date())
+        #expect(try await holder.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 9, handedBack: forwarded, replay: true) == .retrying)
+        #expect(try await holder.claimDue(channel: .webhook, now: Date().addingTimeInterval(1), limit: 8).map { $0.attempts } == [1])
+        // A worker that never held it (the subscriber's partition moved) takes it up, attempt 1 counted.
+        #expect(try await next.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 9, handedBack: forwarded, replay: true) == .retrying)
+        #expect(try await next.claimDue(channel: .webhook, now: Date().addingTimeInterval(1), limit: 8).map { $0.attempts } == [1])
     }
 }

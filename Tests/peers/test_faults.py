@@ -934,20 +934,9 @@ def test_a_stopped_deliverer_hands_its_retries_to_the_next(pipeline: Pipeline, r
     pipeline.start("deliver")
     path = "/hook/handed-back"
     receiver.script(path, 500, 200)
-    tag = f"handback-{uuid.uuid4().hex[:8]}"
-    subscriber = pipeline.new_subscriber(receiver, "hand-back", {"tags": [tag]}, [path])
-    event_id = call(pipeline.ingest_url, "POST", "/v1/events", pipeline.editor_key, 202,
-                    json={"kind": "breaking", "headline": "Tobarike venumaso harbour closes as the storm nears", "tags": [tag]})["id"]
-
-    def alerts_received() -> list[Received]:
-        return [r for r in receiver.requests_to(path) if r.event_id == event_id]
-
-    deadline = time.monotonic() + SETUP_TIMEOUT
-    while not alerts_received():
-        if time.monotonic() > deadline:
-            pytest.fail(f"the first attempt did not come\n{pipeline.logs('deliver')}")
-        time.sleep(0.1)
-    delivery_id = alerts_received()[0].webhook_id
+    alert = OneAlert(pipeline, receiver, path, "hand-back", "Tobarike venumaso harbour closes as the storm nears")
+    subscriber, event_id = alert.subscriber, alert.event_id
+    delivery_id = alert.wait_for_requests(1, "the first attempt")[0].webhook_id
     deadline = time.monotonic() + SETUP_TIMEOUT
     while call(deliver.base_url, "GET", f"/v1/deliveries/{delivery_id}", pipeline.deliver_admin_key, 200)["state"] != "retrying":
         if time.monotonic() > deadline:
@@ -964,12 +953,7 @@ def test_a_stopped_deliverer_hands_its_retries_to_the_next(pipeline: Pipeline, r
     deliver_key = create_api_key(Path(deliver.argv[0]), fresh, "admin")
     pipeline.start("deliver")
     pipeline.wait_for_replica("deliver", [subscriber["id"], subscriber["channels"][path]["id"]])
-    deadline = time.monotonic() + SETUP_TIMEOUT
-    while len(alerts_received()) < 2:
-        if time.monotonic() > deadline:
-            pytest.fail(f"the handed-back retry never came ({len(alerts_received())} requests)\n{pipeline.logs('deliver')}")
-        time.sleep(0.2)
-    first, second = alerts_received()[:2]
+    first, second = alert.wait_for_requests(2, "the handed-back retry")[:2]
     assert (first.status, second.status) == (500, 200)
     assert first.webhook_id == second.webhook_id, "the handed-back retry changed the webhook-id"
     assert first.webhook_id == delivery_id
@@ -977,23 +961,74 @@ def test_a_stopped_deliverer_hands_its_retries_to_the_next(pipeline: Pipeline, r
     # The log on deliveries.log: the new deliverer and the API node (which delivered nothing) both show the
     # delivery with the attempt each worker made, the schedule carried on from attempt 1.
     expected = [(1, "retry", 500), (2, "delivered", 200)]
-    views = {"deliver": (deliver.base_url, deliver_key), "ingest": (pipeline.ingest_url, pipeline.admin_key)}
-    deadline = time.monotonic() + KAFKA_TIMEOUT
-    for node, (base_url, key) in views.items():
-        while True:
-            delivery = call(base_url, "GET", f"/v1/deliveries/{delivery_id}", key, 200) if requests.get(
-                base_url + f"/v1/deliveries/{delivery_id}", headers=bearer(key), timeout=HTTP_TIMEOUT).status_code == 200 else {}
-            seen = [(a["attempt"], a["outcome"], a.get("status_code")) for a in delivery.get("attempts", [])]
-            if delivery.get("state") == "delivered" and seen == expected:
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"{node} does not show the delivery with both attempts: {json.dumps(delivery)[:2000]}")
-            time.sleep(0.3)
+    wait_for_delivery("deliver", deliver.base_url, deliver_key, delivery_id, "delivered", expected)
+    wait_for_delivery("ingest", pipeline.ingest_url, pipeline.admin_key, delivery_id, "delivered", expected)
     event = call(pipeline.ingest_url, "GET", f"/v1/events/{event_id}", pipeline.editor_key, 200)
     assert [(d["id"], d["state"]) for d in event["deliveries"]] == [(delivery_id, "delivered")], event["deliveries"]
     time.sleep(1)
-    assert len(alerts_received()) == 2, "the alert was delivered more than once after the hand-back"
+    assert len(alert.requests()) == 2, "the alert was delivered more than once after the hand-back"
     pipeline.check_running()
+
+
+def test_any_node_replays_a_delivery_through_the_worker_that_holds_it(pipeline: Pipeline, receiver: Receiver):
+    # The API node (ingest) holds no delivery: it knows them from deliveries.log. A replay asked of it goes
+    # through alerts.webhook to the worker that owns the subscriber's partition, which sends the alert again.
+    alert = OneAlert(pipeline, receiver, "/hook/replayed-from-the-api-node", "replay", "Sorvanto ferry service suspended until further notice")
+    delivery_id = alert.wait_for_requests(1, "the alert")[0].webhook_id
+    wait_for_delivery("ingest", pipeline.ingest_url, pipeline.admin_key, delivery_id, "delivered", [(1, "delivered", 200)])
+
+    answer = call(pipeline.ingest_url, "POST", f"/v1/deliveries/{delivery_id}/replay", alert.subscriber["token"], 202)
+    assert answer == {"id": delivery_id, "status": "replay scheduled"}
+    original, replayed = alert.wait_for_requests(2, "the replay asked of the ingest node")[:2]
+    assert replayed.webhook_id == original.webhook_id, "the replay changed the webhook-id"
+    assert replayed.status == 200 and json.loads(replayed.body) == json.loads(original.body)
+
+    # Both nodes show the delivery with the replay as attempt 2, and nothing was sent a third time.
+    deliver = pipeline.roles["deliver"]
+    deliver_key = create_api_key(Path(deliver.argv[0]), deliver.data_dir, "admin")
+    expected = [(1, "delivered", 200), (2, "delivered", 200)]
+    wait_for_delivery("deliver", deliver.base_url, deliver_key, delivery_id, "delivered", expected)
+    wait_for_delivery("ingest", pipeline.ingest_url, pipeline.admin_key, delivery_id, "delivered", expected)
+    time.sleep(1)
+    assert len(alert.requests()) == 2, "the replay was sent more than once"
+    pipeline.check_running()
+
+
+class OneAlert:
+    """A subscriber whose rule matches one fresh tag, and one event with that tag posted through ingest."""
+
+    def __init__(self, pipeline: Pipeline, receiver: Receiver, path: str, label: str, headline: str) -> None:
+        self.pipeline, self.receiver, self.path = pipeline, receiver, path
+        tag = f"{label}-{uuid.uuid4().hex[:8]}"
+        self.subscriber = pipeline.new_subscriber(receiver, label, {"tags": [tag]}, [path])
+        self.event_id = call(pipeline.ingest_url, "POST", "/v1/events", pipeline.editor_key, 202,
+                             json={"kind": "breaking", "headline": headline, "tags": [tag]})["id"]
+
+    def requests(self) -> list[Received]:
+        """The webhook requests about the event so far."""
+        return [r for r in self.receiver.requests_to(self.path) if r.event_id == self.event_id]
+
+    def wait_for_requests(self, count: int, what: str) -> list[Received]:
+        deadline = time.monotonic() + SETUP_TIMEOUT
+        while len(self.requests()) < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} never came ({len(self.requests())} requests)\n{self.pipeline.logs('ingest')}\n{self.pipeline.logs('deliver')}")
+            time.sleep(0.1)
+        return self.requests()
+
+
+def wait_for_delivery(node: str, base_url: str, key: str, delivery_id: str, state: str, attempts: list[tuple]) -> dict:
+    """Polls a node's `GET /v1/deliveries/{id}` until it shows `state` with exactly these (attempt, outcome, status)."""
+    deadline = time.monotonic() + KAFKA_TIMEOUT
+    while True:
+        response = requests.get(base_url + f"/v1/deliveries/{delivery_id}", headers=bearer(key), timeout=HTTP_TIMEOUT)
+        delivery = response.json() if response.status_code == 200 else {}
+        seen = [(a["attempt"], a["outcome"], a.get("status_code")) for a in delivery.get("attempts", [])]
+        if delivery.get("state") == state and seen == attempts:
+            return delivery
+        if time.monotonic() > deadline:
+            pytest.fail(f"{node} does not show delivery {delivery_id} {state} with attempts {attempts}: {json.dumps(delivery)[:2000]}")
+        time.sleep(0.3)
 
 
 # --- a newsalert serve for the API tests -------------------------------------------------------
