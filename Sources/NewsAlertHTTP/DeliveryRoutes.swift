@@ -42,13 +42,13 @@ public struct DeliveryRoutes: Sendable {
             let delivery = try await ownedDelivery(context)
             return try Response.json(status: .ok, delivery)
         }
-        // This node's own delivery goes back in its queue; one it knows from another node's report goes to the
-        // worker that owns the subscriber's partition now, by the channel topic.
+        // This node's own delivery goes back in its queue. One it knows from another node's report (or handed back
+        // to another worker) goes to the worker that owns the subscriber's partition now, by the channel topic.
         router.post("/v1/deliveries/{id}/replay") { _, context in
             let delivery = try await ownedDelivery(context)
             let scheduled = Response.json(status: .accepted, data: try JSONEncoder.newsAlert.encode(["id": delivery.id, "status": "replay scheduled"]))
             if try await database.scheduleReplay(deliveryID: delivery.id) { return scheduled }
-            guard delivery.isReplayable, try await !database.holdsDelivery(id: delivery.id) else {
+            guard delivery.isReplayable else {
                 throw APIError(.conflict, code: "not_replayable", message: "delivery \(delivery.id) is \(delivery.state.rawValue); only delivered, failed or dead webhook and email deliveries can be replayed (ticker clients resume by position)")
             }
             let unavailable = APIError.kafkaUnavailable("the replay could not be handed to the delivery worker through Kafka; retry later")

@@ -368,11 +368,6 @@ extension AppDatabase {
             """, arguments: [now, now, deliveryID])
     }
 
-    /// Whether this node's own delivery log holds the delivery (not only another node's report of it).
-    public func holdsDelivery(id: String) async throws -> Bool {
-        try await writer.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM delivery WHERE id = ?", arguments: [id]) ?? false }
-    }
-
     /// Puts a subscriber's deliveries since `since` back in line; returns how many.
     public func scheduleReplay(subscriberID: String, since: Date) async throws -> Int {
         try await writer.write { db in

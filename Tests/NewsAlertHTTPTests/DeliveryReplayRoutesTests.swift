@@ -52,4 +52,30 @@ import Testing
         #expect(forwarded.map(\.id) == [dead.alertID])
         #expect(forwarded.map(\.attemptsMade) == [1])
     }
+
+    @Test func aDeliveryThisNodeHandedBackIsForwardedToTheWorkerThatFinishedIt() async throws {
+        let replays = ForwardedReplays()
+        let harness = try await EventRoutesTests.Harness(replays: replays)
+        let alert = try Alert.fixture(event: "evt_handed", channel: "chn_r")
+        // This node made attempt 1 and handed the retry back at shutdown; another worker delivered it as attempt 2.
+        _ = try await harness.database.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 0)
+        _ = try await harness.database.claimDue(channel: .webhook, now: Date().addingTimeInterval(1), limit: 8)
+        try await harness.database.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 1, at: Date(), outcome: "retry", statusCode: 500),
+                                                 state: .retrying, nextAttemptAt: Date(), reason: "HTTP 500")
+        try await harness.database.markHandedBack([alert.alertID])
+        let next = try AppDatabase.inMemory()
+        _ = try await next.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: HandedBackDelivery(alert: alert, attempts: 1, nextAttemptAt: Date()))
+        _ = try await next.claimDue(channel: .webhook, now: Date().addingTimeInterval(1), limit: 8)
+        try await next.recordAttempt(deliveryID: alert.alertID, DeliveryAttempt(attempt: 2, at: Date(), outcome: "delivered", statusCode: 200),
+                                     state: .delivered, nextAttemptAt: nil, reason: nil)
+        for report in try #require(try await next.pendingDeliveryReports(limit: 10)).records {
+            try await harness.database.applyDeliveryReport(report)
+        }
+        try await harness.test { client in
+            try await client.execute(uri: "/v1/deliveries/\(alert.alertID)/replay", method: .post, headers: EventRoutesTests.headers(harness.editor)) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(replays.forwarded.withLockedValue { $0 }.map(\.attemptsMade) == [2])
+    }
 }
