@@ -168,6 +168,11 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "NewsAlertServicesTests",
+            dependencies: ["NewsAlertServices", "NewsAlertStore", "NewsAlertCore", "KafkaBridge", "NewsAlertTestSupport"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "NewsAlertStoreTests",
             dependencies: ["NewsAlertStore", "NewsAlertCore", "NewsAlertTestSupport"],
             swiftSettings: strictSwift6

@@ -47,10 +47,13 @@ public struct EventRoutes: Sendable {
         var enrichment: JSONValue?
         var storyID: String?
         var dedup: String?
-        var alertsDelivered: Int
+        /// Alerts delivered per channel, from the deliveries this node knows (its own and reported ones).
+        var alertsByChannel: [String: Int]
+        var alertsDelivered: Int { alertsByChannel.values.reduce(0, +) }
         var deliveries: [DeliveryRecord]?
 
-        init(_ entry: EventLogEntry, deliveries: [DeliveryRecord]? = nil) {
+        init(_ entry: EventLogEntry, alertsByChannel: [String: Int], deliveries: [DeliveryRecord]? = nil) {
+            self.alertsByChannel = alertsByChannel
             self.deliveries = deliveries
             event = entry.event
             kafka = entry.kafka
@@ -60,7 +63,6 @@ public struct EventRoutes: Sendable {
             enrichment = entry.enrichment.flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
             storyID = entry.storyID
             dedup = entry.dedupOutcome
-            alertsDelivered = entry.alertsDelivered
         }
 
         enum CodingKeys: String, CodingKey {
@@ -68,6 +70,7 @@ public struct EventRoutes: Sendable {
             case receivedAt = "received_at"
             case storyID = "story_id"
             case alertsDelivered = "alerts_delivered"
+            case alertsByChannel = "alerts_by_channel"
             case deliveries
         }
 
@@ -82,6 +85,7 @@ public struct EventRoutes: Sendable {
             try container.encode(storyID, forKey: .storyID)
             try container.encode(dedup, forKey: .dedup)
             try container.encode(alertsDelivered, forKey: .alertsDelivered)
+            try container.encode(alertsByChannel, forKey: .alertsByChannel)
             try container.encodeIfPresent(deliveries, forKey: .deliveries)
         }
     }
@@ -113,12 +117,15 @@ public struct EventRoutes: Sendable {
             _ = try context.require(.editor, .admin)
             guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
             let deliveries = try await database.deliveries(eventID: entry.event.id, limit: 1000)
-            return try Response.json(status: .ok, EventView(entry, deliveries: deliveries))
+            let counts = try await database.deliveredAlertCounts(eventIDs: [entry.event.id])
+            return try Response.json(status: .ok, EventView(entry, alertsByChannel: counts[entry.event.id] ?? [:], deliveries: deliveries))
         }
         router.get("/v1/events") { request, context in
             _ = try context.require(.editor, .admin)
             let limit = try PageLimit.read(request, default: 50, max: 200)
-            return try Response.json(status: .ok, EventPage(events: try await database.recentEvents(limit: limit).map { EventView($0) }))
+            let entries = try await database.recentEvents(limit: limit)
+            let counts = try await database.deliveredAlertCounts(eventIDs: entries.map(\.event.id))
+            return try Response.json(status: .ok, EventPage(events: entries.map { EventView($0, alertsByChannel: counts[$0.event.id] ?? [:]) }))
         }
     }
 

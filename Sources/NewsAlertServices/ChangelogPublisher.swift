@@ -16,12 +16,15 @@ public struct ChangelogPublisher: Service {
     let producer: KafkaProducer
     let admin: KafkaAdmin
     let logger: Logger
+    /// Told where each published batch landed, for read-your-writes on this node.
+    let propagation: ChangelogPropagation?
     var pollInterval: Duration = .milliseconds(50)
 
-    public init(database: AppDatabase, producer: KafkaProducer, admin: KafkaAdmin, logger: Logger) {
+    public init(database: AppDatabase, producer: KafkaProducer, admin: KafkaAdmin, propagation: ChangelogPropagation? = nil, logger: Logger) {
         self.database = database
         self.producer = producer
         self.admin = admin
+        self.propagation = propagation
         self.logger = logger
     }
 
@@ -54,23 +57,29 @@ public struct ChangelogPublisher: Service {
     /// Publishes what is pending; returns how many changes went out.
     @discardableResult
     public func publishPending() async throws -> Int {
-        let pending = try await database.pendingChanges(limit: 200)
+        let pending = try await database.pendingChanges(limit: 1_000)
         guard let last = pending.last else { return 0 }
-        for change in pending {
+        let topic = NewsTopics.subscriptionsChangelog.name
+        let messages = pending.map { change in
             let key = Array(change.key.utf8)
-            let topic = NewsTopics.subscriptionsChangelog.name
-            let message = change.value.map { KafkaOutgoingMessage(topic: topic, key: key, value: Array($0), headers: [KafkaHeader(key: "content-type", string: "application/json")]) }
+            return change.value.map { KafkaOutgoingMessage(topic: topic, key: key, value: Array($0), headers: [KafkaHeader(key: "content-type", string: "application/json")]) }
                 ?? .tombstone(topic: topic, key: key)
-            _ = try await RetryingSend.send(message, with: producer, logger: logger)
         }
+        // In order, one round trip for the batch: a change is never overtaken by an older one of the same key.
+        let receipts = try await RetryingSend.send(batch: messages, with: producer, logger: logger)
         try await database.removePublishedChanges(through: last.sequence)
+        propagation?.published(through: last.sequence, receipts: receipts)
         logger.debug("changelog published", metadata: ["changes": "\(pending.count)"])
         return pending.count
     }
 }
 
 /// Runs `publishPending` until graceful shutdown, pausing `pollInterval` whenever it had nothing to publish.
-/// On shutdown the loop stops between batches; what was not published stays in the outbox for the next start.
+///
+/// On graceful shutdown it drains the outbox before returning: services stop in reverse start order, so the
+/// services that write the outbox (a delivery worker handing its queue back, the subscription API) have
+/// already stopped, and their last changes reach the topic before this process goes. A drain cut short (the
+/// shutdown deadline passed, Kafka unreachable) leaves the rest in the outbox for the next start.
 func relayOutbox(every pollInterval: Duration, _ publishPending: @escaping @Sendable () async throws -> Int) async throws {
     do {
         try await cancelWhenGracefulShutdown {
@@ -81,4 +90,5 @@ func relayOutbox(every pollInterval: Duration, _ publishPending: @escaping @Send
             }
         }
     } catch is CancellationError {}
+    while !Task.isCancelled, try await publishPending() > 0 {}
 }

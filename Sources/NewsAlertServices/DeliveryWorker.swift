@@ -78,16 +78,19 @@ public final class DeliveryWorker: Service, Sendable {
         if configuration.handBackOnShutdown { try await handBackQueue() }
     }
 
-    /// Headers of a handed-back alert: the attempts made and when the next is due (ISO 8601); and of a replay
-    /// another node forwarded (`true`).
-    static let attemptsHeader = "newsalert-attempts", nextAttemptHeader = "newsalert-next-attempt-at", replayHeader = "newsalert-replay"
+    /// Headers of a handed-back alert: the attempts made, when the next is due (ISO 8601) and the attempts
+    /// themselves (a JSON array of delivery attempts); and of a replay another node forwarded (`true`).
+    static let attemptsHeader = "newsalert-attempts", nextAttemptHeader = "newsalert-next-attempt-at",
+               attemptHistoryHeader = "newsalert-attempt-history", replayHeader = "newsalert-replay"
 
-    /// An alert on its channel topic again, carrying its retry schedule on: handed back by a stopping worker, or a
-    /// replay forwarded by a node that does not hold the delivery (`replay`, due now).
-    static func handOver(_ alert: Alert, attempts: Int, nextAttemptAt: Date, replay: Bool = false) throws -> KafkaOutgoingMessage {
-        try FanoutService.message(for: alert, extraHeaders: [
-            KafkaHeader(key: attemptsHeader, string: "\(attempts)"),
-            KafkaHeader(key: nextAttemptHeader, string: nextAttemptAt.formatted(.iso8601)),
+    /// An alert on its channel topic again, carrying its retry schedule and its attempts on: handed back by a
+    /// stopping worker, or a replay forwarded by a node that does not hold the delivery (`replay`, due now).
+    /// The worker that reads it owns the delivery from then on, whole history included.
+    static func handOver(_ delivery: HandedBackDelivery, replay: Bool = false) throws -> KafkaOutgoingMessage {
+        try FanoutService.message(for: delivery.alert, extraHeaders: [
+            KafkaHeader(key: attemptsHeader, string: "\(delivery.attempts)"),
+            KafkaHeader(key: nextAttemptHeader, string: delivery.nextAttemptAt.formatted(.iso8601)),
+            KafkaHeader(key: attemptHistoryHeader, value: Array(try JSONEncoder.newsAlert.encode(delivery.history))),
         ] + (replay ? [KafkaHeader(key: replayHeader, string: "true")] : []))
     }
 
@@ -104,12 +107,13 @@ public final class DeliveryWorker: Service, Sendable {
 
     /// Where the retry schedule of a handed-back alert stands; nil for an alert fresh from fan-out.
     static func handedBack(_ alert: Alert, _ record: KafkaRecord) -> HandedBackDelivery? {
-        func header(_ key: String) -> String? {
-            record.headers.last { $0.key == key }?.value.map { String(decoding: $0, as: UTF8.self) }
-        }
-        guard let attempts = header(attemptsHeader).flatMap(Int.init), attempts >= 0,
-              let due = header(nextAttemptHeader).flatMap({ try? Date($0, strategy: .iso8601) }) else { return nil }
-        return HandedBackDelivery(alert: alert, attempts: attempts, nextAttemptAt: due)
+        func header(_ key: String) -> [UInt8]? { record.headers.last { $0.key == key }?.value }
+        func text(_ key: String) -> String? { header(key).map { String(decoding: $0, as: UTF8.self) } }
+        guard let attempts = text(attemptsHeader).flatMap(Int.init), attempts >= 0,
+              let due = text(nextAttemptHeader).flatMap({ try? Date($0, strategy: .iso8601) }) else { return nil }
+        // Records handed back before the history travelled with them carry none; the count still holds.
+        let history = header(attemptHistoryHeader).flatMap { try? JSONDecoder.newsAlert.decode([DeliveryAttempt].self, from: Data($0)) } ?? []
+        return HandedBackDelivery(alert: alert, attempts: attempts, nextAttemptAt: due, history: history.filter { $0.attempt <= attempts })
     }
 
     /// Puts every delivery still waiting (for a retry, or interrupted by the shutdown) back on the channel topic with
@@ -119,7 +123,7 @@ public final class DeliveryWorker: Service, Sendable {
         guard !pending.isEmpty else { return }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in pending {
-                let message = try Self.handOver(delivery.alert, attempts: delivery.attempts, nextAttemptAt: delivery.nextAttemptAt)
+                let message = try Self.handOver(delivery)
                 group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
             }
             try await group.waitForAll()
@@ -242,6 +246,7 @@ public struct KafkaReplayForwarder: DeliveryReplayForwarder {
     }
 
     public func forwardReplay(of delivery: DeliveryRecord) async throws {
-        _ = try await producer.send(try DeliveryWorker.handOver(delivery.alert, attempts: delivery.attemptsMade, nextAttemptAt: Date(), replay: true))
+        let forwarded = HandedBackDelivery(alert: delivery.alert, attempts: delivery.attemptsMade, nextAttemptAt: Date(), history: delivery.attempts)
+        _ = try await producer.send(try DeliveryWorker.handOver(forwarded, replay: true))
     }
 }

@@ -94,8 +94,9 @@ public struct NewsAlertNode: Sendable {
         let pipelineProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
         services.append(pipelineProducer)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, logger: logger))
-        let replica = try SubscriptionReplica(kafka: kafka, database: database, logger: logger)
+        let propagation = ChangelogPropagation()
+        services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, propagation: propagation, logger: logger))
+        let replica = try SubscriptionReplica(kafka: kafka, database: database, propagation: propagation, logger: logger)
         services.append(replica)
         services.append(DeliveryReportPublisher(database: database, producer: pipelineProducer, logger: logger))
         services.append(try DeliveryReportReplica(kafka: kafka, database: database, logger: logger))
@@ -148,7 +149,7 @@ public struct NewsAlertNode: Sendable {
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, metrics: options.metricsText, logger: logger)
+            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, metrics: options.metricsText, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

@@ -18,9 +18,12 @@ public final class SubscriptionReplica: Service, Sendable {
     private let state = NIOLockedValueBox(SubscriptionCatalog())
     private let applied = NIOLockedValueBox(0)
 
-    public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
+    private let propagation: ChangelogPropagation?
+
+    public init(kafka: KafkaConfiguration, database: AppDatabase, propagation: ChangelogPropagation? = nil, logger: Logger) throws {
         consumer = try .wholeTopicReader(NewsTopics.subscriptionsChangelog.name, kafka: kafka, groupPrefix: "newsalert-replica", logger: logger)
         self.database = database
+        self.propagation = propagation
         self.logger = logger
     }
 
@@ -43,11 +46,13 @@ public final class SubscriptionReplica: Service, Sendable {
                     change = try SubscriptionChange(key: key, value: record.isTombstone ? nil : Data(record.value))
                 } catch {
                     logger.error("changelog record skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
+                    propagation?.applied(partition: record.partition, offset: record.offset, timestamp: nil)
                     continue
                 }
                 try await database.apply(change)
                 state.withLockedValue { $0.apply(change) }
                 applied.withLockedValue { $0 += 1 }
+                propagation?.applied(partition: record.partition, offset: record.offset, timestamp: record.timestamp)
             }
         }
     }

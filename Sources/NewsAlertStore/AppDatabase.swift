@@ -260,6 +260,20 @@ public struct AppDatabase: Sendable {
                 table.add(column: "event_received_at", .integer)  // milliseconds since 1970
             }
         }
+        migrator.registerMigration("v11: alert counts from the delivery log") { db in
+            // What an API node shows of an event's alerts is read from the deliveries it knows: its own and those
+            // other nodes reported on deliveries.log. The reports get their state and channel as columns so the
+            // counts are one indexed query; `news_event.alerts_delivered` is no longer written or read.
+            try db.alter(table: "delivery_report") { table in
+                table.add(column: "channel", .text).notNull().defaults(to: "")
+                table.add(column: "state", .text).notNull().defaults(to: "")
+            }
+            try db.execute(sql: """
+                UPDATE delivery_report SET channel = COALESCE(json_extract(record, '$.channel'), ''), state = COALESCE(json_extract(record, '$.state'), '')
+                """)
+            try db.create(index: "delivery_report_by_event_state", on: "delivery_report", columns: ["event_id", "state"])
+            try db.create(index: "delivery_by_event_state", on: "delivery", columns: ["event_id", "state"])
+        }
         return migrator
     }
 }

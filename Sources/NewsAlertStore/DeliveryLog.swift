@@ -29,18 +29,23 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     static var replayableSQL: String { replayable.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ") }
 }
 
-/// A delivery a stopping worker hands back to its channel topic, with where its retry schedule stands.
+/// A delivery a stopping worker hands back to its channel topic, with where its retry schedule stands and every
+/// attempt made so far: the next owner of the delivery holds its whole history and reports it as its own, so no
+/// node has to wait for (or merge) the stopped worker's reports to show the delivery complete.
 public struct HandedBackDelivery: Sendable {
     public var alert: Alert
     /// Attempts made so far.
     public var attempts: Int
     /// When the next attempt is due.
     public var nextAttemptAt: Date
+    /// The attempts made so far, oldest first (empty when the sender did not carry them).
+    public var history: [DeliveryAttempt]
 
-    public init(alert: Alert, attempts: Int, nextAttemptAt: Date) {
+    public init(alert: Alert, attempts: Int, nextAttemptAt: Date, history: [DeliveryAttempt] = []) {
         self.alert = alert
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
+        self.history = history
     }
 }
 
@@ -243,6 +248,7 @@ extension AppDatabase {
         return try await writer.write { db in
             if replay { try Self.putBackInLine(deliveryID: alert.alertID, now: now, db) }
             try Self.insertDelivery(alert, state: .queued, reason: nil, now: now, db)
+            for attempt in handedBack?.history ?? [] { try Self.insertAttempt(attempt, deliveryID: alert.alertID, replacing: false, db) }
             try db.execute(sql: """
                 UPDATE delivery SET target = ?, source_partition = ?, source_offset = ?,
                   attempts = CASE WHEN state = 'queued' THEN MAX(attempts, ?) ELSE attempts END,
@@ -265,9 +271,7 @@ extension AppDatabase {
     /// Records one attempt and the state it leaves the delivery in.
     public func recordAttempt(deliveryID: String, _ attempt: DeliveryAttempt, state: DeliveryState, nextAttemptAt: Date?, reason: String?) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO delivery_attempt (delivery_id, attempt, at, outcome, status_code, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [deliveryID, attempt.attempt, attempt.at, attempt.outcome, attempt.statusCode, attempt.detail, attempt.durationMilliseconds])
+            try Self.insertAttempt(attempt, deliveryID: deliveryID, replacing: true, db)
             try db.execute(sql: "UPDATE delivery SET state = ?, attempts = ?, next_attempt_at = ?, reason = ?, updated_at = ? WHERE id = ?",
                            arguments: [state.rawValue, attempt.attempt, nextAttemptAt, reason, attempt.at, deliveryID])
         }
@@ -295,14 +299,15 @@ extension AppDatabase {
         }
     }
 
-    /// The deliveries of `channel` this worker still has to attempt (waiting for a retry, or interrupted mid-attempt).
+    /// The deliveries of `channel` this worker still has to attempt (waiting for a retry, or interrupted mid-attempt),
+    /// each with the attempts made so far.
     public func pendingDeliveries(channel: DeliveryChannel.Kind) async throws -> [HandedBackDelivery] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT payload, attempts, next_attempt_at FROM delivery WHERE channel = ? AND state IN ('retrying', 'sending') ORDER BY next_attempt_at, id
+                SELECT id, payload, attempts, next_attempt_at FROM delivery WHERE channel = ? AND state IN ('retrying', 'sending') ORDER BY next_attempt_at, id
                 """, arguments: [channel.rawValue]).map {
                 HandedBackDelivery(alert: try JSONDecoder.newsAlert.decode(Alert.self, from: $0["payload"] as Data), attempts: $0["attempts"],
-                                   nextAttemptAt: $0["next_attempt_at"] ?? Date())
+                                   nextAttemptAt: $0["next_attempt_at"] ?? Date(), history: try Self.attempts(deliveryID: $0["id"], db))
             }
         }
     }
@@ -408,6 +413,25 @@ extension AppDatabase {
         }
     }
 
+    /// Alerts delivered per event and channel, counted over every delivery this node knows (its own and those
+    /// other nodes reported): a delivery counts once, whichever nodes know it.
+    public func deliveredAlertCounts(eventIDs: [String]) async throws -> [String: [String: Int]] {
+        guard !eventIDs.isEmpty else { return [:] }
+        return try await writer.read { db in
+            let placeholders = Array(repeating: "?", count: eventIDs.count).joined(separator: ", ")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT event_id, channel, COUNT(*) AS alerts FROM (
+                  SELECT id, event_id, channel FROM delivery WHERE event_id IN (\(placeholders)) AND state = 'delivered'
+                  UNION
+                  SELECT id, event_id, channel FROM delivery_report WHERE event_id IN (\(placeholders)) AND state = 'delivered'
+                ) GROUP BY event_id, channel
+                """, arguments: StatementArguments(eventIDs + eventIDs))
+            var counts: [String: [String: Int]] = [:]
+            for row in rows { counts[row["event_id"], default: [:]][row["channel"]] = row["alerts"] }
+            return counts
+        }
+    }
+
     // MARK: Reports to and from other nodes
 
     /// Deliveries changed since they were last reported, each as it is now, and the outbox sequence they cover.
@@ -444,16 +468,28 @@ extension AppDatabase {
                 .map { try JSONDecoder.newsAlert.decode(DeliveryRecord.self, from: $0) }
             guard let merged = DeliveryRecord.merged([held, record].compactMap { $0 }).first else { return false }
             try db.execute(sql: """
-                INSERT OR REPLACE INTO delivery_report (id, subscriber_id, event_id, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [merged.id, merged.subscriberID, merged.eventID, merged.createdAt, merged.updatedAt, try JSONEncoder.newsAlert.encode(merged)])
+                INSERT OR REPLACE INTO delivery_report (id, subscriber_id, event_id, channel, state, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [merged.id, merged.subscriberID, merged.eventID, merged.channel, merged.state.rawValue, merged.createdAt, merged.updatedAt,
+                                 try JSONEncoder.newsAlert.encode(merged)])
             return true
         }
     }
 
-    private static func record(from row: Row, _ db: Database) throws -> DeliveryRecord {
-        let attempts = try Row.fetchAll(db, sql: "SELECT * FROM delivery_attempt WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]).map {
+    private static func attempts(deliveryID: String, _ db: Database) throws -> [DeliveryAttempt] {
+        try Row.fetchAll(db, sql: "SELECT * FROM delivery_attempt WHERE delivery_id = ? ORDER BY attempt", arguments: [deliveryID]).map {
             DeliveryAttempt(attempt: $0["attempt"], at: $0["at"], outcome: $0["outcome"], statusCode: $0["status_code"], detail: $0["detail"], durationMilliseconds: $0["duration_ms"])
         }
+    }
+
+    /// Writes one attempt; `replacing: false` keeps an attempt this node already recorded under the same number.
+    private static func insertAttempt(_ attempt: DeliveryAttempt, deliveryID: String, replacing: Bool, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO delivery_attempt (delivery_id, attempt, at, outcome, status_code, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [deliveryID, attempt.attempt, attempt.at, attempt.outcome, attempt.statusCode, attempt.detail, attempt.durationMilliseconds])
+    }
+
+    private static func record(from row: Row, _ db: Database) throws -> DeliveryRecord {
+        let attempts = try attempts(deliveryID: row["id"], db)
         return DeliveryRecord(
             id: row["id"], subscriberID: row["subscriber_id"], channelID: row["channel_id"], channel: row["channel"], target: row["target"],
             eventID: row["event_id"], storyID: row["story_id"], type: row["type"], state: DeliveryState(rawValue: row["state"]) ?? .queued,

@@ -16,7 +16,6 @@ public struct EventLogEntry: Sendable {
     public var storyID: String?
     /// What deduplication decided, e.g. `update #2 of story-evt_…` or `duplicate (exact) of evt_…`.
     public var dedupOutcome: String?
-    public var alertsDelivered: Int
 }
 
 extension AppDatabase {
@@ -61,7 +60,6 @@ extension AppDatabase {
             corrections: followers.filter { $0["status"] as String != NewsStatus.canceled.rawValue }.map { $0["id"] },
             enrichment: row["enrichment"],
             storyID: row["story_id"],
-            dedupOutcome: row["dedup_outcome"],
-            alertsDelivered: row["alerts_delivered"])
+            dedupOutcome: row["dedup_outcome"])
     }
 }

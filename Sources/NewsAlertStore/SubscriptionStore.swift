@@ -255,6 +255,14 @@ extension AppDatabase {
         }
     }
 
+    /// The sequence number of the newest change ever queued for the changelog (0 before the first): a request
+    /// that saw it grow changed subscription state, and its change is published once the outbox passes it.
+    public func latestChangeSequence() async throws -> Int64 {
+        try await writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'changelog_outbox'") ?? 0
+        }
+    }
+
     /// Forgets published changes up to and including `sequence`.
     public func removePublishedChanges(through sequence: Int64) async throws {
         try await writer.write { db in try db.execute(sql: "DELETE FROM changelog_outbox WHERE seq <= ?", arguments: [sequence]) }

@@ -45,7 +45,11 @@ import Testing
         // The next worker, with an empty database: the retry stays where the schedule put it, as attempt 2.
         let next = try AppDatabase.inMemory()
         let handedBack = try #require(pending.first)
+        #expect(handedBack.history.map(\.attempt) == [1] && handedBack.history.first?.statusCode == 500)
         #expect(try await next.enqueueDelivery(alert, target: nil, sourcePartition: 0, sourceOffset: 1, handedBack: handedBack) == .retrying)
+        // It owns the whole delivery now: attempt 1 is in its own record, whatever another node has reported.
+        #expect(try await next.delivery(id: alert.alertID)?.attempts.map(\.outcome) == ["retry"])
+        #expect(try await next.pendingDeliveryReports(limit: 10)?.records.last?.attempts.map(\.attempt) == [1])
         #expect(try await next.claimDue(channel: .webhook, now: now.addingTimeInterval(10), limit: 8).isEmpty)
         let claimed = try await next.claimDue(channel: .webhook, now: due.addingTimeInterval(1), limit: 8)
         #expect(claimed.map(\.attempts) == [1])

@@ -122,7 +122,7 @@ function renderItem(item) {
     item.killed ? "killed" : null,
     item.corrections.length ? item.corrections.length + " correction(s)" : null,
     item.story_id ? "story " + item.story_id : null,
-    "alerts " + item.alerts_delivered, item.event.id];
+    "alerts " + item.alerts_delivered + channelBreakdown(item.alerts_by_channel), item.event.id];
   meta.textContent = parts.filter(Boolean).join(" · ");
   li.append(headline, meta);
   if (!item.killed && !canceled) {
@@ -152,4 +152,14 @@ document.addEventListener("DOMContentLoaded", () => {
   $("refresh").addEventListener("click", () => loadRecent().catch((e) => { $("publish-error").textContent = e.message; }));
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem(storageKey); showSignedIn(false); });
   if (apiKey()) loadRecent().then(() => showSignedIn(true)).catch(() => showSignedIn(false));
+  // Alert counts grow as deliveries are reported: keep the list current while signed in and visible.
+  setInterval(() => {
+    if (apiKey() && !$("recent-panel").hidden && document.visibilityState === "visible") loadRecent().catch(() => {});
+  }, 5000);
 });
+
+/** " (webhook 2, email 1)" for alerts delivered on more than one channel kind; "" otherwise. */
+function channelBreakdown(byChannel) {
+  const entries = Object.entries(byChannel || {}).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length > 1 ? " (" + entries.map(([channel, count]) => channel + " " + count).join(", ") + ")" : "";
+}
