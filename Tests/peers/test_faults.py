@@ -965,6 +965,7 @@ def test_a_stopped_deliverer_hands_its_retries_to_the_next(pipeline: Pipeline, r
     wait_for_delivery("ingest", pipeline.ingest_url, pipeline.admin_key, delivery_id, "delivered", expected)
     event = call(pipeline.ingest_url, "GET", f"/v1/events/{event_id}", pipeline.editor_key, 200)
     assert [(d["id"], d["state"]) for d in event["deliveries"]] == [(delivery_id, "delivered")], event["deliveries"]
+    assert (event["alerts_delivered"], event["alerts_by_channel"]) == (1, {"webhook": 1}), "the API node miscounts the alert"
     time.sleep(1)
     assert len(alert.requests()) == 2, "the alert was delivered more than once after the hand-back"
     pipeline.check_running()

@@ -24,6 +24,7 @@ import json
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +36,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from conftest import (
-    CHANGELOG_TOPIC, NewsalertServer, TopicReader, call, load_schema, own_newsalert_server, post_event, schema_errors,
+    CHANGELOG_TOPIC, NewsalertServer, TopicReader, call, describe, load_schema, own_newsalert_server, post_event, schema_errors,
     unique_tag, wait_for_changelog, wait_for_received,
 )
 
@@ -614,3 +615,68 @@ def test_slow_receiver_times_out_and_is_retried(server, receiver, changelog):
     assert {r.webhook_id for r in receiver.requests(path)} == {alert["alert_id"]}
     for request in receiver.requests(path):
         check_delivery(request, [secret])
+
+
+# --- 9. read-your-writes for subscriptions, and alert counts -------------------------------------
+
+READ_YOUR_WRITES_SUBSCRIBERS = 100
+
+
+def test_subscribers_created_just_before_a_flash_are_all_alerted_once_and_counted(server, receiver):
+    # Subscribers sign up through the public API as fast as 8 clients can, and the FLASH is posted the moment
+    # the last answer arrives: no wait for the changelog. Every answer that changed subscriptions says the change
+    # is applied on this node, so every one of them is alerted, once, and the event shows the count.
+    tag = unique_tag("read-your-writes")
+    headers_seen: list[str | None] = []
+
+    def sign_up(index: int) -> tuple[str, str]:
+        path = f"/hook/read-your-writes/{index}"
+        answers = []
+        created = server.request("POST", "/v1/subscribers", key=server.admin_key, json={"name": f"reader {index}", "time_zone": "UTC"})
+        answers.append(created)
+        assert created.status_code == 201, describe(created)
+        subscriber_id = created.json()["subscriber_id"]
+        token = call(server, "POST", f"/v1/subscribers/{subscriber_id}/tokens", server.admin_key, 201)["token"]
+        channel = server.request("POST", "/v1/channels", key=token, json={"kind": "webhook", "url": receiver.url(path)})
+        subscription = server.request("POST", "/v1/subscriptions", key=token, json={"name": "flash", "rule": {"tags": [tag]}})
+        for response in (channel, subscription):
+            assert response.status_code == 201, describe(response)
+            answers.append(response)
+        headers_seen.extend(response.headers.get("Newsalert-Replication") for response in answers)
+        return path, channel.json()["secret"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        readers = list(pool.map(sign_up, range(READ_YOUR_WRITES_SUBSCRIBERS)))
+    event_id = post_event(server, "Flash: parliament dissolved by decree, elections called", [tag], urgency=1)
+
+    assert headers_seen == ["applied"] * len(headers_seen), f"answers not applied on this node: {sorted(set(map(str, headers_seen)))}"
+    missing, repeated = [], []
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    while True:
+        received = {path: alerts_of_event(event_id)(receiver.requests(path)) for path, _ in readers}
+        missing = [path for path, requests in received.items() if not requests]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert missing == [], f"{len(missing)} of {len(readers)} subscribers created before the event got no alert: {missing[:5]}"
+    for path, secret in readers:
+        check_delivery(received[path][0], [secret])
+
+    # The event's alert count, from the delivery log, reaches exactly the audience.
+    counted: dict = {}
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    while time.monotonic() < deadline:
+        counted = call(server, "GET", f"/v1/events/{event_id}", server.editor_key, 200)
+        if counted["alerts_delivered"] >= len(readers):
+            break
+        time.sleep(0.2)
+    assert (counted["alerts_delivered"], counted["alerts_by_channel"]) == (len(readers), {"webhook": len(readers)}), {
+        key: counted.get(key) for key in ("alerts_delivered", "alerts_by_channel")}
+    listed = call(server, "GET", "/v1/events?limit=50", server.editor_key, 200)["events"]
+    assert [item["alerts_delivered"] for item in listed if item["event"]["id"] == event_id] == [len(readers)]
+
+    # Delivered, counted: now no path got the alert twice.
+    repeated = [path for path, _ in readers if len(alerts_of_event(event_id)(receiver.requests(path))) > 1]
+    assert repeated == [], f"{len(repeated)} subscribers were alerted more than once: {repeated[:5]}"
+    metrics = server.request("GET", "/metrics").text
+    assert "newsalert_subscription_replication_lag_seconds" in metrics, "the replication lag is not exposed"
