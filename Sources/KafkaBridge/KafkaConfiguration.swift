@@ -6,6 +6,9 @@ public struct KafkaConfiguration: Sendable {
     public var clientID: String
     /// Extra librdkafka properties, applied last, e.g. `security.protocol`, `sasl.mechanism`, `sasl.username`.
     public var properties: [String: String]
+    /// Told of every record loss a consumer made from this configuration notices (see `KafkaRecordLoss`), after
+    /// the consumer logged it.
+    public var onRecordsLost: (@Sendable (KafkaRecordLoss) -> Void)?
 
     public init(bootstrapServers: String, clientID: String = "newsalert", properties: [String: String] = [:]) {
         self.bootstrapServers = bootstrapServers
@@ -68,6 +71,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Longest time a broker may hold a fetch while waiting for data (`fetch.wait.max.ms`).
     /// Short, because alerts are about latency; librdkafka's default is 500 ms.
     public var fetchWaitMaxMilliseconds: Int = 20
+    /// How the consumer checks that no record is skipped.
+    public var lossCheck: KafkaLossCheck = .groupPosition
 
     public init(kafka: KafkaConfiguration, groupID: String, topics: [String]) {
         self.kafka = kafka

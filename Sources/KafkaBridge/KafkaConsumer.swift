@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Logging
 import ServiceLifecycle
@@ -19,6 +20,8 @@ public final class KafkaConsumer: Service, Sendable {
 
     private struct State {
         var assignment: Set<KafkaTopicPartition> = []
+        /// The offset each owned partition should deliver next, once its first record was checked.
+        var nextExpected: [KafkaTopicPartition: Int64] = [:]
         var closing = false
         var closed = false
     }
@@ -34,7 +37,9 @@ public final class KafkaConsumer: Service, Sendable {
                 state.withLockedValue {
                     switch event.change {
                     case .assigned: $0.assignment.formUnion(event.partitions)
-                    case .revoked: $0.assignment.subtract(event.partitions)
+                    case .revoked:
+                        $0.assignment.subtract(event.partitions)
+                        for partition in event.partitions { $0.nextExpected[partition] = nil }
                     }
                 }
                 logger.info(
@@ -109,7 +114,10 @@ public final class KafkaConsumer: Service, Sendable {
                                 logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
                             }
                         }
-                        if !records.isEmpty { return continuation.resume(returning: .success(records)) }
+                        if !records.isEmpty {
+                            self.checkForLosses(in: records)
+                            return continuation.resume(returning: .success(records))
+                        }
                     }
                 }
             }
@@ -118,6 +126,51 @@ public final class KafkaConsumer: Service, Sendable {
         }
         try Task.checkCancellation()
         return try batch.get()
+    }
+
+    /// Compares each partition's records with where the partition should go on (see `KafkaLossCheck`); logs and
+    /// reports every jump. Runs on the poll queue, between fetches.
+    private func checkForLosses(in records: [KafkaRecord]) {
+        let check = configuration.lossCheck
+        if case .off = check { return }
+        var losses: [KafkaRecordLoss] = []
+        for record in records {
+            let partition = record.topicPartition
+            guard let expected = state.withLockedValue({ $0.nextExpected[partition] }) ?? firstExpected(for: record, check) else {
+                state.withLockedValue { $0.nextExpected[partition] = record.offset + 1 }
+                continue
+            }
+            if record.offset > expected {
+                let kind: KafkaRecordLoss.Kind = if case .wholeLog = check, expected == 0 { .logBeginningGone } else { .positionBehindLog }
+                losses.append(KafkaRecordLoss(
+                    kind: kind, groupID: configuration.groupID, topic: record.topic, partition: record.partition, firstLost: expected, lastLost: record.offset - 1))
+            }
+            state.withLockedValue { $0.nextExpected[partition] = max($0.nextExpected[partition] ?? 0, record.offset + 1) }
+        }
+        for loss in losses {
+            logger.error("records lost: never read, no longer in the log", metadata: [
+                "kafka.topic": "\(loss.topic)", "kafka.partition": "\(loss.partition)", "kafka.lost.first": "\(loss.firstLost)",
+                "kafka.lost.last": "\(loss.lastLost)", "kafka.lost.count": "\(loss.count)", "kafka.group": "\(loss.groupID)", "kafka.loss": "\(loss.kind.rawValue)",
+            ])
+            configuration.kafka.onRecordsLost?(loss)
+        }
+    }
+
+    /// Where the first record of a newly owned partition should be: the group's committed offset, or 0 for a
+    /// whole-log reader; nil when there is nothing to hold it to (a new group, a first record retention may have
+    /// aged out on purpose).
+    private func firstExpected(for record: KafkaRecord, _ check: KafkaLossCheck) -> Int64? {
+        switch check {
+        case .off:
+            return nil
+        case .wholeLog(let retention):
+            if let retention, let written = record.timestamp,
+               Date().timeIntervalSince(written) > Double(retention.components.seconds) - 3_600 { return nil }
+            return 0
+        case .groupPosition:
+            let committed = try? client.committedOffsets([record.topicPartition], timeoutMilliseconds: 5_000)[record.topicPartition]
+            return committed.flatMap { $0 >= 0 ? $0 : nil }
+        }
     }
 
     /// How many records of the record's partition follow it, by the last high watermark fetched (consumer lag).

@@ -73,6 +73,8 @@ public struct KafkaOutgoingMessage: Sendable {
     public var partition: Int32?
     /// Send a null value instead of `value`: a tombstone, deleting the key on a compacted topic.
     public var isTombstone = false
+    /// The record's timestamp (CreateTime); `nil` stamps it when it is produced.
+    public var timestamp: Date?
 
     public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil) {
         self.topic = topic

@@ -3,7 +3,8 @@ import Hummingbird
 import HummingbirdWebSocket
 import NewsAlertCore
 
-/// `GET /v1/ticker`: the live ticker over WebSocket.
+/// `GET /v1/ticker`: the live ticker over WebSocket; `GET /v1/ticker/stream`: the same ticker as Server-Sent Events
+/// (TickerRoutes+EventStream.swift). Both are served from one `TickerHub` and read the same query.
 ///
 /// Query: `sections`, `regions`, `kinds` (comma-separated) for anonymous viewers; a subscriber token
 /// (`Authorization: Bearer nst_…` or `?token=`) for the items its subscriptions matched; `since` and `epoch` to resume;
@@ -34,6 +35,7 @@ public struct TickerRoutes: Sendable {
     }
 
     public func add(to router: Router<NewsAlertRequestContext>) {
+        addEventStream(to: router)
         router.ws("/v1/ticker") { request, context in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 throw APIError(.upgradeRequired, code: "websocket_required", message: "GET /v1/ticker is a WebSocket: send Upgrade: websocket")
@@ -76,14 +78,18 @@ public struct TickerRoutes: Sendable {
         }
     }
 
-    /// Browsers must open the ticker from this server's origin or an allowed one (refused before the upgrade).
-    private func checkOrigin(_ request: Request) throws {
+    /// Browsers must open the ticker from this server's origin or an allowed one (refused before the upgrade, or
+    /// before an event stream starts).
+    func checkOrigin(_ request: Request, what: String = "WebSocket connections") throws {
         if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
-            throw APIError(.forbidden, code: "origin_not_allowed", message: "WebSocket connections from \(origin.prefix(100)) are not allowed")
+            throw APIError(.forbidden, code: "origin_not_allowed", message: "\(what) from \(origin.prefix(100)) are not allowed")
         }
     }
 
-    private func subscription(_ request: Request, _ context: NewsAlertRequestContext) async throws -> Subscription {
+    /// The query of both ticker routes, every problem in one 422. `lastEventID` is the event stream's
+    /// `Last-Event-ID` header (`<epoch>:<position>`): when present it replaces `since` and `epoch`, because EventSource
+    /// reconnects to the URL it was opened with and sends the id of the last event it got in that header.
+    func subscription(_ request: Request, _ context: NewsAlertRequestContext, lastEventID: String? = nil) async throws -> Subscription {
         let query = request.uri.queryParameters
         var problems: [FieldProblem] = []
         func names<Name: RawRepresentable & Hashable>(_ field: String, _: Name.Type) -> Set<Name> where Name.RawValue == String {
@@ -102,12 +108,21 @@ public struct TickerRoutes: Sendable {
             guard token.hasPrefix("nst_"), token.count <= 200, let subscriberID = try await authenticate(token) else { throw APIError.unauthenticated }
             filter.subscriberID = subscriberID
         }
-        let since = query.get("since").map { Int64($0) ?? -2 }
+        var since = query.get("since").map { Int64($0) ?? -2 }
         if let since, since < -1 { problems.append(FieldProblem(field: "since", problem: "must be a position (an integer ≥ -1)")) }
+        var epoch = query.get("epoch")
         let backlog = query.get("backlog").map { Int($0) ?? -1 } ?? 20
         if !(0...500).contains(backlog) { problems.append(FieldProblem(field: "backlog", problem: "must be an integer from 0 to 500")) }
+        if let lastEventID, !lastEventID.isEmpty {
+            if let resume = Self.eventStreamPosition(lastEventID) {
+                (since, epoch) = (resume.position, resume.epoch)
+            } else {
+                problems.append(FieldProblem(
+                    field: "Last-Event-ID", problem: "must be the id of an event of this stream, `<epoch>:<position>` (a position is an integer ≥ -1)"))
+            }
+        }
         if !problems.isEmpty { throw APIError.invalidFields(ValidationFailure(problems)) }
-        return Subscription(filter: filter, since: since, epoch: query.get("epoch"), backlog: backlog)
+        return Subscription(filter: filter, since: since, epoch: epoch, backlog: backlog)
     }
 
     private func isAllowed(origin: String, host: String?) -> Bool {

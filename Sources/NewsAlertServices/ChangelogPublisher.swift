@@ -59,12 +59,7 @@ public struct ChangelogPublisher: Service {
     public func publishPending() async throws -> Int {
         let pending = try await database.pendingChanges(limit: 1_000)
         guard let last = pending.last else { return 0 }
-        let topic = NewsTopics.subscriptionsChangelog.name
-        let messages = pending.map { change in
-            let key = Array(change.key.utf8)
-            return change.value.map { KafkaOutgoingMessage(topic: topic, key: key, value: Array($0), headers: [KafkaHeader(key: "content-type", string: "application/json")]) }
-                ?? .tombstone(topic: topic, key: key)
-        }
+        let messages = pending.map { PipelineRecord.subscriptionChange(key: $0.key, value: $0.value) }
         // In order, one round trip for the batch: a change is never overtaken by an older one of the same key.
         let receipts = try await RetryingSend.send(batch: messages, with: producer, logger: logger)
         try await database.removePublishedChanges(through: last.sequence)

@@ -28,16 +28,7 @@ public struct DeliveryReportPublisher: Service {
     @discardableResult
     public func publishPending() async throws -> Int {
         guard let pending = try await database.pendingDeliveryReports(limit: 500) else { return 0 }
-        let topic = NewsTopics.deliveryReports.name
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for record in pending.records {
-                let message = KafkaOutgoingMessage(
-                    topic: topic, key: Array(record.id.utf8), value: Array(try JSONEncoder.newsAlert.encode(record)),
-                    headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "delivery/1")])
-                group.addTask { [producer, logger] in _ = try await RetryingSend.send(message, with: producer, logger: logger) }
-            }
-            try await group.waitForAll()
-        }
+        _ = try await RetryingSend.send(batch: try pending.records.map(PipelineRecord.deliveryReport), with: producer, logger: logger)
         try await database.removeReportedDeliveries(through: pending.through)
         return max(pending.records.count, 1)
     }
@@ -51,7 +42,7 @@ public final class DeliveryReportReplica: Service, Sendable {
     private let logger: Logger
 
     public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
-        consumer = try .wholeTopicReader(NewsTopics.deliveryReports.name, kafka: kafka, groupPrefix: "newsalert-delivery-reports", logger: logger)
+        consumer = try .wholeTopicReader(NewsTopics.deliveryReports, kafka: kafka, groupPrefix: "newsalert-delivery-reports", logger: logger)
         self.database = database
         self.logger = logger
     }

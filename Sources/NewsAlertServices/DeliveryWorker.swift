@@ -59,7 +59,7 @@ public final class DeliveryWorker: Service, Sendable {
         deliverer: any ChannelDeliverer, kafka: KafkaConfiguration, producer: KafkaProducer, database: AppDatabase,
         replica: SubscriptionReplica, configuration: Configuration, logger: Logger
     ) throws {
-        let topic = FanoutService.topic(for: deliverer.kind)
+        let topic = PipelineRecord.topic(for: deliverer.kind)
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-deliver-\(deliverer.kind.rawValue)", topics: [topic]), logger: logger)
         self.deliverer = deliverer
         self.producer = producer
@@ -87,7 +87,7 @@ public final class DeliveryWorker: Service, Sendable {
     /// stopping worker, or a replay forwarded by a node that does not hold the delivery (`replay`, due now).
     /// The worker that reads it owns the delivery from then on, whole history included.
     static func handOver(_ delivery: HandedBackDelivery, replay: Bool = false) throws -> KafkaOutgoingMessage {
-        try FanoutService.message(for: delivery.alert, extraHeaders: [
+        try PipelineRecord.alert(delivery.alert, extraHeaders: [
             KafkaHeader(key: attemptsHeader, string: "\(delivery.attempts)"),
             KafkaHeader(key: nextAttemptHeader, string: delivery.nextAttemptAt.formatted(.iso8601)),
             KafkaHeader(key: attemptHistoryHeader, value: Array(try JSONEncoder.newsAlert.encode(delivery.history))),
@@ -220,16 +220,14 @@ public final class DeliveryWorker: Service, Sendable {
         let others = replica.catalog.activeChannels(of: channel.subscriberID).filter { $0.id != channel.id }
         guard let other = others.first(where: { $0.kind == .email }) ?? others.first(where: { $0.kind == .webhook }) else { return }
         let notice = Alert.notice(channel: other, disabled: channel, reason: reason, now: Date())
-        _ = try await RetryingSend.send(KafkaOutgoingMessage(
-            topic: FanoutService.topic(for: other.kind), key: Array(notice.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(notice)),
-            headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")]), with: producer, logger: logger)
+        _ = try await RetryingSend.send(try PipelineRecord.alert(notice), with: producer, logger: logger)
         logger.info("subscriber told of the disabled channel", metadata: ["channel.id": "\(other.id)", "delivery.id": "\(notice.alertID)"])
     }
 
     private func deadLetter(_ alert: Alert, reason: String) async throws {
         let source = try await database.deliverySource(id: alert.alertID)
         let record = KafkaRecord(
-            topic: FanoutService.topic(for: alert.channel), partition: Int32(source?.partition ?? 0), offset: source?.offset ?? 0,
+            topic: PipelineRecord.topic(for: alert.channel), partition: Int32(source?.partition ?? 0), offset: source?.offset ?? 0,
             key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)))
         try await deadLetters.park(record, reason: reason, details: "delivery \(alert.alertID); replay with POST /v1/deliveries/\(alert.alertID)/replay")
     }

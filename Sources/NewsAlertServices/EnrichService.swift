@@ -89,11 +89,7 @@ public final class EnrichService: Service, Sendable {
             try await database.recordDuplicate(eventID: event.id, kind: kind, of: original)
             PipelineMetrics.duplicateDropped(kind)
         case .enriched(let enriched):
-            let message = KafkaOutgoingMessage(
-                topic: NewsTopics.enriched.name, key: Array(enriched.story.storyId.utf8),
-                value: Array(try JSONEncoder.newsAlert.encode(enriched)),
-                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "news-enriched/1")])
-            let receipt = try await RetryingSend.send(message, with: producer, logger: logger)
+            let receipt = try await RetryingSend.send(try PipelineRecord.enriched(enriched), with: producer, logger: logger)
             PipelineMetrics.produced(NewsTopics.enriched.name)
             try await database.recordEnriched(enriched)
             logger.info("event enriched", metadata: [

@@ -53,13 +53,10 @@ public final class FanoutService: Service, Sendable {
         try await send(plan.immediate.filter { $0.channel != .ticker })
         if let item = TickerItem(enriched, audience: plan.immediate.filter { $0.channel == .ticker }.map(\.subscriberID)) {
             // One record per event on the single-partition ticker log: its offset is the item's position everywhere.
-            let message = KafkaOutgoingMessage(
-                topic: NewsTopics.tickerAlerts.name, key: Array(enriched.story.storyId.utf8), value: Array(try JSONEncoder.newsAlert.encode(item)),
-                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "ticker-item/1")])
-            _ = try await RetryingSend.send(message, with: producer, logger: logger)
+            _ = try await RetryingSend.send(try PipelineRecord.tickerItem(item, storyID: enriched.story.storyId), with: producer, logger: logger)
             PipelineMetrics.produced(NewsTopics.tickerAlerts.name)
         }
-        try await database.recordFanout(plan)
+        try await database.recordFanout(plan, eventID: enriched.event.id)
         PipelineMetrics.fannedOut(plan, matches: Set(plan.immediate.map(\.subscriberID) + plan.held.map(\.subscriberID) + plan.dropped.map(\.alert.subscriberID)).count)
         logger.info("event fanned out", metadata: [
             "event.id": "\(enriched.event.id)", "story.id": "\(enriched.story.storyId)",
@@ -67,18 +64,11 @@ public final class FanoutService: Service, Sendable {
         ])
     }
 
-    /// Sends alerts to their channel topics and waits until Kafka acknowledged every one.
+    /// Sends alerts to their channel topics as one batch and waits until Kafka acknowledged every one.
     private func send(_ alerts: [Alert]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for alert in alerts {
-                let message = try Self.message(for: alert)
-                group.addTask { [producer, logger] in
-                    _ = try await RetryingSend.send(message, with: producer, logger: logger)
-                    PipelineMetrics.produced(message.topic)
-                }
-            }
-            try await group.waitForAll()
-        }
+        let messages = try alerts.map { try PipelineRecord.alert($0) }
+        _ = try await RetryingSend.send(batch: messages, with: producer, logger: logger)
+        for (topic, records) in Dictionary(grouping: messages, by: \.topic) { PipelineMetrics.produced(topic, count: records.count) }
     }
 
     private func releaseHeldAlerts() async throws {
@@ -98,18 +88,4 @@ public final class FanoutService: Service, Sendable {
         }
     }
 
-    /// The record of `alert` on its channel topic, keyed by subscriber (plus `extraHeaders`).
-    static func message(for alert: Alert, extraHeaders: [KafkaHeader] = []) throws -> KafkaOutgoingMessage {
-        KafkaOutgoingMessage(
-            topic: topic(for: alert.channel), key: Array(alert.subscriberID.utf8), value: Array(try JSONEncoder.newsAlert.encode(alert)),
-            headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "newsalert-schema", string: "alert/1")] + extraHeaders)
-    }
-
-    static func topic(for channel: DeliveryChannel.Kind) -> String {
-        switch channel {
-        case .webhook: NewsTopics.webhookAlerts.name
-        case .email: NewsTopics.emailAlerts.name
-        case .ticker: NewsTopics.tickerAlerts.name
-        }
-    }
 }

@@ -18,13 +18,9 @@ public final class KafkaNewsEventPublisher: NewsEventPublisher {
     }
 
     public func publish(_ event: NewsEvent, idempotencyKey: String?) async throws -> KafkaPosition {
-        var headers = [
-            KafkaHeader(key: "content-type", string: "application/json"),
-            KafkaHeader(key: "newsalert-schema", string: "news-event/1"),
-        ]
-        if let idempotencyKey { headers.append(KafkaHeader(key: "idempotency-key", string: idempotencyKey)) }
-        let value = try JSONEncoder.newsAlert.encode(event)
-        let receipt = try await producer.send(KafkaOutgoingMessage(topic: topic, key: Array(event.id.utf8), value: Array(value), headers: headers))
+        var message = try PipelineRecord.event(event, idempotencyKey: idempotencyKey)
+        message.topic = topic
+        let receipt = try await producer.send(message)
         return KafkaPosition(topic: receipt.topic, partition: Int(receipt.partition), offset: receipt.offset)
     }
 

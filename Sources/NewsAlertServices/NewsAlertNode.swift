@@ -75,7 +75,7 @@ public struct NewsAlertNode: Sendable {
 
     public init(options: Options, logger: Logger, onListening: @escaping @Sendable (String) async -> Void) async throws {
         var services: [any Service] = []
-        let kafka: KafkaConfiguration
+        var kafka: KafkaConfiguration
         if let configured = options.kafka {
             kafka = configured
             try await TopicProvisioner.ensure(with: try KafkaAdmin(configuration: kafka, logger: logger), replicationFactor: options.replicationFactor)
@@ -88,11 +88,25 @@ public struct NewsAlertNode: Sendable {
         }
         bootstrapServers = kafka.bootstrapServers
         database = try AppDatabase.open(directory: options.dataDirectory)
+        // Every consumer reports records it will never read. A copy of a whole log (subscriptions, deliveries) that
+        // lost its beginning keeps the node out of service, unless this process is the only writer of that state
+        // (`serve` on its embedded broker, whose SQLite holds everything the log did).
+        let health = NodeHealth()
+        let ownsWholeLogs = options.kafka == nil
+        kafka.onRecordsLost = { loss in
+            PipelineMetrics.recordsLost(loss)
+            let blocks = loss.kind == .logBeginningGone && !ownsWholeLogs
+            health.recordLoss(loss.description, count: loss.count, blockingComponent: blocks ? "\(loss.topic) replica" : nil)
+        }
 
         // The pipeline's producer keeps retrying for as long as librdkafka's default allows; the ingest
         // producer gives up sooner, because a newsroom client is waiting for the answer.
         let pipelineProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
         services.append(pipelineProducer)
+        if embeddedBroker != nil {
+            // The embedded log is new at every start: put back what SQLite accepted and no stage finished.
+            services.append(EmbeddedLogRecovery(database: database, producer: pipelineProducer, logger: logger))
+        }
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         let propagation = ChangelogPropagation()
         services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, propagation: propagation, logger: logger))
@@ -149,7 +163,7 @@ public struct NewsAlertNode: Sendable {
         }
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, metrics: options.metricsText, logger: logger)
+            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, health: health, metrics: options.metricsText, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

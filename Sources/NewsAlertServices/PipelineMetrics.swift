@@ -14,6 +14,11 @@ enum PipelineMetrics {
     }
 
     /// Records written to `topic`.
+    /// Records a consumer will never read (see `KafkaRecordLoss`).
+    static func recordsLost(_ loss: KafkaRecordLoss) {
+        Counter(label: "newsalert_kafka_records_lost_total", dimensions: [("topic", loss.topic)]).increment(by: Int(loss.count))
+    }
+
     static func produced(_ topic: String, count: Int = 1) {
         Counter(label: "newsalert_kafka_records_total", dimensions: [("topic", topic), ("direction", "out")]).increment(by: count)
     }

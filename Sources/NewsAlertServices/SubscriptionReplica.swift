@@ -21,7 +21,7 @@ public final class SubscriptionReplica: Service, Sendable {
     private let propagation: ChangelogPropagation?
 
     public init(kafka: KafkaConfiguration, database: AppDatabase, propagation: ChangelogPropagation? = nil, logger: Logger) throws {
-        consumer = try .wholeTopicReader(NewsTopics.subscriptionsChangelog.name, kafka: kafka, groupPrefix: "newsalert-replica", logger: logger)
+        consumer = try .wholeTopicReader(NewsTopics.subscriptionsChangelog, kafka: kafka, groupPrefix: "newsalert-replica", logger: logger)
         self.database = database
         self.propagation = propagation
         self.logger = logger

@@ -274,6 +274,27 @@ public struct AppDatabase: Sendable {
             try db.create(index: "delivery_report_by_event_state", on: "delivery_report", columns: ["event_id", "state"])
             try db.create(index: "delivery_by_event_state", on: "delivery", columns: ["event_id", "state"])
         }
+        migrator.registerMigration("v12: stage journals for restarts on an empty embedded log") { db in
+            // What each stage finished, written by that stage alone once its output was acknowledged: enrich keeps
+            // the enriched record it published (none for a dropped duplicate), fan-out the events it planned. On a
+            // start against an empty embedded log, what the event log accepted and a journal does not show as
+            // finished is put back on the topics.
+            try db.create(table: "enrich_journal") { table in
+                table.column("event_id", .text).primaryKey()
+                table.column("story_id", .text)
+                table.column("record", .blob)
+                table.column("at", .datetime).notNull().indexed()
+            }
+            try db.create(table: "fanout_journal") { table in
+                table.column("event_id", .text).primaryKey()
+                table.column("at", .datetime).notNull().indexed()
+            }
+            // Events an earlier version processed count as finished: it kept no record to put back.
+            try db.execute(sql: """
+                INSERT INTO enrich_journal (event_id, story_id, at) SELECT id, story_id, received_at FROM news_event WHERE dedup_outcome IS NOT NULL;
+                INSERT INTO fanout_journal (event_id, at) SELECT id, received_at FROM news_event WHERE enrichment IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

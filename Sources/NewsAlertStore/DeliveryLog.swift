@@ -151,11 +151,12 @@ public struct DeliveryRecord: Codable, Sendable {
 extension AppDatabase {
     // MARK: Fan-out side
 
-    /// Records what fan-out decided for one event, after the immediate alerts were acknowledged by Kafka.
-    /// Idempotent: a redelivered event leaves existing rows as they are.
-    public func recordFanout(_ plan: FanoutPlan) async throws {
+    /// Records what fan-out decided for one event, after the immediate alerts were acknowledged by Kafka, and
+    /// journals the event (`eventID`) as fanned out. Idempotent: a redelivered event leaves existing rows as they are.
+    public func recordFanout(_ plan: FanoutPlan, eventID: String? = nil) async throws {
         let now = Date()
         try await writer.write { db in
+            if let eventID { try db.execute(sql: "INSERT OR IGNORE INTO fanout_journal (event_id, at) VALUES (?, ?)", arguments: [eventID, now]) }
             for alert in plan.immediate {
                 // The ticker has no receiver to acknowledge: an item is delivered once it is on the ticker log.
                 try Self.insertDelivery(alert, state: alert.channel == .ticker ? .delivered : .queued, reason: nil, now: now, db)

@@ -23,18 +23,23 @@ extension AppDatabase {
     public func recordEnriched(_ enriched: EnrichedEvent) async throws {
         let enrichment = try JSONEncoder.newsAlert.encode(enriched.enrichment)
         let outcome = "\(enriched.story.relation.rawValue) #\(enriched.story.sequence) of \(enriched.story.storyId)"
+        let record = try JSONEncoder.newsAlert.encode(enriched)
         try await writer.write { db in
             try db.execute(
                 sql: "UPDATE news_event SET story_id = ?, enrichment = ?, dedup_outcome = ? WHERE id = ?",
                 arguments: [enriched.story.storyId, enrichment, outcome, enriched.event.id])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO enrich_journal (event_id, story_id, record, at) VALUES (?, ?, ?, ?)",
+                arguments: [enriched.event.id, enriched.story.storyId, record, Date()])
         }
     }
 
     /// Notes that an event was dropped as a duplicate of another. A redelivery of the same event
     /// (its own duplicate) leaves the record of what first happened to it alone.
     public func recordDuplicate(eventID: String, kind: DuplicateKind, of original: String) async throws {
-        guard eventID != original else { return }
         try await writer.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO enrich_journal (event_id, at) VALUES (?, ?)", arguments: [eventID, Date()])
+            guard eventID != original else { return }
             try db.execute(sql: "UPDATE news_event SET dedup_outcome = ? WHERE id = ?", arguments: ["duplicate (\(kind.rawValue)) of \(original)", eventID])
         }
     }

@@ -200,6 +200,10 @@ struct NodeOptions: ParsableArguments {
         }
         printLine("bootstrap.servers=\(node.bootstrapServers)")
         printLine("data directory \(options.dataDirectory)")
+        if options.kafka == nil {
+            printLine("embedded Kafka broker: inside this process, memory only, about 5 MiB kept per partition, one machine; every start begins with an empty log")
+            printLine("survives a restart or a crash: SQLite in \(options.dataDirectory) (accepted events, stage journals, subscriptions, delivery queues, held alerts); unfinished work goes back on the new log at start")
+        }
         try await node.run(logger: logger)
     }
 }

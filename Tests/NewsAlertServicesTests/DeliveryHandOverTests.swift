@@ -33,7 +33,7 @@ import Testing
 
     @Test func aFreshAlertFromFanoutIsNotAHandOver() throws {
         let alert = try Alert.fixture(event: "evt_fresh", channel: "chn_fresh")
-        let message = try FanoutService.message(for: alert)
+        let message = try PipelineRecord.alert(alert)
         #expect(DeliveryWorker.handedBack(alert, Self.consumed(message)) == nil)
     }
 

@@ -173,7 +173,7 @@ def test_health_and_readiness(server):
     health = server.request("GET", "/healthz")
     assert health.status_code == 200 and json_body(health) == {"status": "ok"}, describe(health)
     ready = server.request("GET", "/readyz")
-    assert ready.status_code == 200 and json_body(ready) == {"status": "ready", "kafka": "reachable"}, describe(ready)
+    assert ready.status_code == 200 and json_body(ready) == {"status": "ready", "kafka": "reachable", "records_lost": 0}, describe(ready)
 
 
 @pytest.mark.parametrize("path", ["/", "/newsroom"])
@@ -564,7 +564,7 @@ def test_kafka_unavailable_is_503(newsalert_bin, start_broker, spawn, tmp_path, 
     while (ready := other.request("GET", "/readyz")).status_code != 503:
         assert time.monotonic() < deadline, f"/readyz still answers {describe(ready)} 60 s after Kafka went away"
         time.sleep(1)
-    assert json_body(ready) == {"status": "not_ready", "kafka": "unreachable"}
+    assert json_body(ready) == {"status": "not_ready", "kafka": "unreachable", "records_lost": 0}
     started = time.monotonic()
     try:
         response = other.request("POST", "/v1/events", key=other.editor_key,

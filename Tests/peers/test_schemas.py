@@ -1350,7 +1350,7 @@ def test_openapi_has_every_operation_of_the_api():
     assert set(openapi_operations()) == {
         ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/{id}", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
-        ("/v1/ticker", "get"),
+        ("/v1/ticker", "get"), ("/v1/ticker/stream", "get"),
         ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),
         *ADMIN_KEY_OPERATIONS, *SUBSCRIBER_TOKEN_OPERATIONS, *KEY_OR_TOKEN_OPERATIONS}
     assert paths["/v1/events"]["post"]["responses"]["202"]
@@ -1376,6 +1376,7 @@ def test_openapi_security_is_a_bearer_api_key_or_subscriber_token():
             assert {"401", "403"} <= set(operation["responses"]), key
     # The ticker is open to anonymous viewers; a subscriber token narrows it to the subscriber's items.
     assert openapi_operations()[("/v1/ticker", "get")]["security"] == [{}, {"subscriberToken": []}]
+    assert openapi_operations()[("/v1/ticker/stream", "get")]["security"] == [{}, {"subscriberToken": []}]
 
 
 def test_openapi_ticker_is_a_websocket_with_documented_frames():
@@ -1390,6 +1391,22 @@ def test_openapi_ticker_is_a_websocket_with_documented_frames():
     item, frame = load_schema("ticker-item.schema.json"), schemas["TickerItemFrame"]
     assert set(frame["properties"]) == set(item["properties"]) - {"audience"} | {"position", "epoch"}
     assert enums(frame["properties"]["type"]) == enums(item["properties"]["type"])
+
+
+def test_openapi_ticker_stream_is_an_event_stream_beside_the_websocket():
+    """The same query as the WebSocket ticker plus the Last-Event-ID header; a text/event-stream answer whose
+    events are the WebSocket's frames; the refusals before the stream starts."""
+    ticker, stream = openapi_operations()[("/v1/ticker", "get")], openapi_operations()[("/v1/ticker/stream", "get")]
+    query = [parameter for parameter in stream["parameters"] if parameter["in"] == "query"]
+    assert query == ticker["parameters"], "the event stream's query differs from the WebSocket ticker's"
+    headers = [parameter for parameter in stream["parameters"] if parameter["in"] == "header"]
+    assert [parameter["name"] for parameter in headers] == ["Last-Event-ID"]
+    assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert {"401", "403", "406", "422"} <= set(stream["responses"])
+    for status in ("401", "403", "406"):
+        assert stream["responses"][status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert stream["x-sse-events"] == {name: {"$ref": f"#/components/schemas/Ticker{kind}Frame"}
+                                      for name, kind in (("item", "Item"), ("gap", "Gap"), ("error", "Error"))}
 
 
 # openapi.yaml's answers and the Swift types they are encoded from.

@@ -1,7 +1,9 @@
-"""The live ticker (`GET /v1/ticker`, WebSocket) as independent clients see it.
+"""The live ticker (`GET /v1/ticker`, WebSocket, and `GET /v1/ticker/stream`, Server-Sent Events) as
+independent clients see it.
 
 Clients here are the `websockets` library (sync client), a raw TCP socket that does the WebSocket
-handshake itself and then stops reading, and headless Chromium showing the BREAKING bar at `/`.
+handshake itself and then stops reading, `sseclient-py` reading a streamed `requests` response, and
+headless Chromium showing the BREAKING bar at `/`.
 
 Covered:
 
@@ -20,7 +22,15 @@ Covered:
 * the page at `/` in Chromium: live status, new lines on top, an update replacing its story's line,
   a kill striking it out, nothing loaded from elsewhere, no console errors, and after the server
   restarts (a new embedded cluster, so a new epoch) it reconnects by itself, shows a gap notice and
-  carries on.
+  carries on;
+* Server-Sent Events: the same frames as `event: item` with `id: <epoch>:<position>` (equal to the
+  WebSocket's frame for the same item), a `retry:` line first; resuming with `Last-Event-ID`
+  (exactly the missed items), a foreign epoch in it (a `gap` event first); bad input (a malformed
+  `Last-Event-ID`, an unknown filter value, an unknown token, no `Accept: text/event-stream`)
+  refused with a JSON error before any stream;
+* the page at `/` in Chromium with every WebSocket handshake refused (a script injected through CDP
+  before the page's own points them at a path the server answers 404): it falls back to EventSource
+  and shows a newly posted line.
 
 Posted lines are new stories on purpose: a place name and random words (so they do not thread into
 each other or into other tests' stories on the shared server), except the two-line stories of the
@@ -34,11 +44,13 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import re
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +59,8 @@ from typing import Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+import requests
+import sseclient
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -800,3 +814,219 @@ def test_breaking_bar_shows_updates_kills_and_reconnects(page_server, browser):
                   if not re.search(r"WebSocket connection to 'ws://[^']+/v1/ticker[^']*' failed", message)]
     assert unexpected == []
     assert_nothing_external(driver, server.base_url)
+
+
+# --- 8. Server-Sent Events ---------------------------------------------------------------------
+
+
+def stream_url(server: NewsalertServer, **query) -> str:
+    return server.url("/v1/ticker/stream") + (f"?{urlencode(query)}" if query else "")
+
+
+class EventStreamClient:
+    """One `GET /v1/ticker/stream` read by sseclient-py from a streamed `requests` response, on a thread of
+    its own (so every wait here is bounded). Keeps every event and the raw bytes; checks each event's
+    frame against `TickerFrame`, that an item's id is `<epoch>:<position>`, and that positions increase."""
+
+    def __init__(self, server: NewsalertServer, headers: dict | None = None, **query):
+        self.url = stream_url(server, **query)
+        self.response = requests.get(self.url, headers={"Accept": "text/event-stream", **(headers or {})},
+                                     stream=True, timeout=(15, None))
+        assert self.response.status_code == 200, f"{self.url} -> {self.response.status_code}: {self.response.text[:500]}"
+        self.raw = bytearray()
+        self.events: list = []  # sseclient Events, each with .frame (the parsed data)
+        self.ended = False
+        self._incoming: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, name="sse-reader", daemon=True).start()
+
+    def _chunks(self) -> Iterator[bytes]:
+        for chunk in self.response.iter_content(chunk_size=None):
+            self.raw += chunk
+            yield chunk
+
+    def _read(self) -> None:
+        try:
+            for event in sseclient.SSEClient(self._chunks()).events():
+                self._incoming.put(event)
+        except Exception as error:  # the connection was closed under the reader (close()), or broke
+            self._incoming.put(error)
+        self._incoming.put(None)
+
+    @property
+    def items(self) -> list[dict]:
+        return [event.frame for event in self.events if event.event == "item"]
+
+    def _receive(self, timeout: float) -> None:
+        try:
+            event = self._incoming.get(timeout=timeout)
+        except queue.Empty:
+            return
+        if event is None or isinstance(event, Exception):
+            self.ended = True
+            return
+        frame = json.loads(event.data)
+        errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in FRAME_VALIDATOR.iter_errors(frame)]
+        assert errors == [], f"not a TickerFrame of openapi.yaml: {event.data[:600]}\n{errors}"
+        if event.event == "item":
+            check_item(frame)
+            assert event.id == f"{frame['epoch']}:{frame['position']}", (event.id, frame["position"])
+            assert not self.items or frame["position"] > self.items[-1]["position"], (
+                f"position {frame['position']} after {self.items[-1]['position']} on {self.url}")
+        else:
+            assert event.event in ("gap", "error") and event.event == frame["type"], (event.event, frame)
+        event.frame = frame
+        self.events.append(event)
+
+    def wait_for(self, predicate: Callable[[list], object], message: str, timeout: float = FRAME_TIMEOUT):
+        """Reads until ``predicate(events)`` is truthy (returned); fails after ``timeout`` s or at the stream's end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate(self.events)
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.ended:
+                why = "the stream ended" if self.ended else f"timed out after {timeout:.0f} s"
+                pytest.fail(f"{why} waiting for {message} on {self.url}; events so far:\n"
+                            + "\n".join(f"{e.event} {e.id} {e.data[:300]}" for e in self.events[-20:]))
+            self._receive(min(remaining, 1.0))
+
+    def wait_for_event(self, event_id: str, timeout: float = FRAME_TIMEOUT):
+        """The SSE event (``.id``, ``.event``, ``.data``, ``.frame``) of the item of ``event_id``."""
+        return self.wait_for(lambda events: next((e for e in events if e.event == "item" and e.frame["event"]["id"] == event_id), None),
+                             f"the item of {event_id}", timeout)
+
+    def close(self) -> None:
+        self.response.close()
+
+
+@pytest.fixture
+def streams() -> Iterator[Callable[..., EventStreamClient]]:
+    """Factory: ``streams(server, headers=None, **query)``; all closed at teardown."""
+    opened: list[EventStreamClient] = []
+
+    def open_stream(server: NewsalertServer, headers: dict | None = None, **query) -> EventStreamClient:
+        stream = EventStreamClient(server, headers=headers, **query)
+        opened.append(stream)
+        return stream
+
+    yield open_stream
+    for stream in opened:
+        stream.close()
+
+
+def test_event_stream_carries_the_websocket_frames_as_items(newsalert_server, clients, streams):
+    server = newsalert_server
+    stream = streams(server, regions="MENA", backlog=0)
+    assert stream.response.headers["Content-Type"] == "text/event-stream", stream.response.headers
+    assert stream.response.headers["Cache-Control"] == "no-cache", stream.response.headers
+    socket_ = clients(server, regions="MENA", backlog=0)
+    everything = clients(server, backlog=0)
+
+    event_id = post_line(server, line("Palestinian Health Ministry in Gaza"))
+    event = stream.wait_for_event(event_id)
+    assert event.event == "item" and event.id == f"{event.frame['epoch']}:{event.frame['position']}", event
+    assert event.frame == socket_.wait_for_event(event_id), "the event stream's frame differs from the WebSocket's"
+    assert bytes(stream.raw).startswith(b"retry: "), bytes(stream.raw[:100])
+    # Filters apply as on the WebSocket: a line outside MENA is not sent (an item posted after it is the sentinel).
+    other_id = post_line(server, line("Brazilian Foreign Ministry in Brasilia"), section="Politics")
+    sentinel_id = post_line(server, line("Lebanese Health Ministry in Beirut"))
+    other = everything.wait_for_event(other_id)
+    stream.wait_for_event(sentinel_id)
+    if "MENA" not in other["event"]["regions"]:
+        assert other_id not in {frame["event"]["id"] for frame in stream.items}, stream.items
+
+
+def test_event_stream_resumes_with_last_event_id(newsalert_server, clients, streams):
+    server = newsalert_server
+    observer = clients(server, backlog=0)
+    first = streams(server, backlog=0)
+    first_id = post_line(server, line("Egyptian Foreign Ministry in Cairo"))
+    last_event_id = first.wait_for_event(first_id).id
+    first.close()
+
+    missed = [post_line(server, line("Tunisian government in Tunis")), post_line(server, line("Algerian army in Algiers"))]
+    missed_frames = sorted((observer.wait_for_event(event_id) for event_id in missed), key=lambda f: f["position"])
+
+    # As EventSource reconnects: the URL of its first connection, the last id in the header.
+    resumed = streams(server, headers={"Last-Event-ID": last_event_id}, backlog=0)
+    after_id = post_line(server, line("Moroccan government in Rabat"))
+    resumed.wait_for_event(after_id)
+    replay = [event for event in resumed.events if event.frame.get("event", {}).get("id") != after_id]
+    assert [event.event for event in replay] == ["item"] * len(replay), f"a gap or error in a clean resume: {replay}"
+    assert [event.frame for event in replay] == missed_frames, (
+        f"resuming after {last_event_id} replayed {[e.id for e in replay]}, expected {[f['position'] for f in missed_frames]}")
+
+
+def test_event_stream_with_another_epoch_starts_with_a_gap(newsalert_server, clients, streams):
+    server = newsalert_server
+    observer = clients(server, backlog=0)
+    event_id = post_line(server, line("Libyan government in Tripoli"))
+    latest = observer.wait_for_event(event_id)
+    resumed = streams(server, headers={"Last-Event-ID": f"not-this-log:{latest['position']}"})
+    resumed.wait_for_event(event_id)
+    gap = resumed.events[0]
+    assert gap.event == "gap" and gap.id == f"{latest['epoch']}:-1", (gap.event, gap.id)
+    assert gap.frame["from"] == 0 and gap.frame["epoch"] == latest["epoch"], gap.frame
+
+
+def test_event_stream_refuses_bad_input_with_a_json_error(newsalert_server):
+    server = newsalert_server
+
+    def refused(headers: dict | None = None, **query) -> tuple[int, dict]:
+        response = requests.get(stream_url(server, **query), headers={"Accept": "text/event-stream", **(headers or {})},
+                                timeout=(15, 30))
+        assert response.headers["Content-Type"].startswith("application/json"), describe(response)
+        return response.status_code, response.json()["error"]
+
+    for malformed in ("42", "garbage", "epoch:", ":17", "epoch:x", "epoch:-9"):
+        status, error = refused({"Last-Event-ID": malformed})
+        assert (status, error["code"]) == (422, "invalid_fields"), (malformed, status, error)
+        assert [problem["field"] for problem in error["fields"]] == ["Last-Event-ID"], error
+    for query in ({"regions": "Atlantis"}, {"sections": "Gossip"}, {"kinds": "rumour"}, {"backlog": "501"}, {"since": "abc"}):
+        status, error = refused(**query)
+        assert (status, error["code"]) == (422, "invalid_fields"), (query, status, error)
+        assert next(iter(query)) in [problem["field"] for problem in error["fields"]], (query, error)
+    assert refused(token="nst_not-a-token")[0] == 401
+    status, error = refused({"Origin": "http://evil.example"})
+    assert (status, error["code"]) == (403, "origin_not_allowed"), error
+    status, error = refused({"Accept": "application/json"})
+    assert (status, error["code"]) == (406, "event_stream_required"), error
+
+
+# Before any script of the page runs: every WebSocket the page opens asks for a path the server refuses
+# to upgrade (404), as a proxy that does not pass WebSocket would answer. A real handshake that fails.
+BLOCK_WEBSOCKET = """
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      const blocked = new URL(url);
+      blocked.pathname = blocked.pathname.replace("/v1/ticker", "/v1/ticker-blocked");
+      super(blocked.href, protocols);
+    }
+  };
+})();
+"""
+
+
+def test_breaking_bar_falls_back_to_the_event_stream_when_websocket_is_blocked(newsalert_server, browser):
+    """WebSocket handshakes fail in the browser (BLOCK_WEBSOCKET): the page uses EventSource on
+    /v1/ticker/stream and shows what is posted."""
+    server, driver = newsalert_server, browser
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": BLOCK_WEBSOCKET})
+    driver.get(server.url("/"))
+    wait_for(driver, lambda d: status_text(d) == "live", "#ticker-status to say live")
+    transport = driver.execute_script("return document.getElementById('ticker-status').dataset.transport")
+    assert transport == "eventsource", transport
+
+    headline = line("Sudanese army in Khartoum")
+    event_id = post_line(server, headline)
+    wait_for(driver, lambda d: (ticker_lines(d) or [{}])[0].get("headline") == headline,
+             f"{headline!r} as the first #ticker line")
+    assert ticker_lines(driver)[0]["story"] == f"story-{event_id}"
+    assert_nothing_external(driver, server.base_url)
+    # The refused WebSocket is the only thing the console may complain about.
+    unexpected = [message for message in console_errors(driver)
+                  if not re.search(r"WebSocket connection to 'ws://[^']+/v1/ticker[^']*' failed", message)]
+    assert unexpected == []

@@ -95,7 +95,7 @@ final class RDKafkaClient: @unchecked Sendable {
                 newsalert_rd_kafka_produce(
                     handle, message.topic, partition,
                     key?.baseAddress, key?.count ?? 0, message.isTombstone ? nil : value.baseAddress, message.isTombstone ? 0 : value.count,
-                    headers, 0, opaque)
+                    headers, message.timestamp.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0, opaque)
             }
         }
         if result == RD_KAFKA_RESP_ERR_NO_ERROR { return .enqueued }

@@ -1,5 +1,6 @@
 // The live BREAKING bar: newest first; an update of a story replaces its line; a kill strikes it out.
 // Reconnects by itself and resumes from the last position it saw (the server sends a gap notice if it cannot).
+// WebSocket first; when the WebSocket cannot open at all, the same ticker as Server-Sent Events (EventSource).
 "use strict";
 (function () {
   const list = document.getElementById("ticker");
@@ -43,33 +44,76 @@
     empty.hidden = true;
   }
 
-  function connect() {
+  // One handler for both transports: the frames are the same JSON (`TickerFrame`).
+  function handle(frame) {
+    if (frame.type === "heartbeat") return;
+    if (frame.type === "error") { status.textContent = frame.message; return; }
+    if (frame.type === "gap") {
+      gapNotice.textContent = `Some items could not be replayed (${frame.reason}).`;
+      gapNotice.hidden = false;
+      epoch = frame.epoch;
+      position = frame.from - 1;
+      return;
+    }
+    epoch = frame.epoch;
+    position = frame.position;
+    show(frame);
+  }
+
+  function live(transport) {
+    status.textContent = "live";
+    status.dataset.transport = transport;
+    retryDelay = 500;
+  }
+
+  function retryLater(next) {
+    status.textContent = "reconnecting…";
+    setTimeout(next, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  }
+
+  function query() {
     const query = new URLSearchParams();
     for (const key of ["sections", "regions", "kinds"]) if (filters.get(key)) query.set(key, filters.get(key));
     if (position !== null) { query.set("since", String(position)); query.set("epoch", epoch); }
+    return query;
+  }
+
+  // Whether a WebSocket ever opened on this page: if one did, a later failure is the server going away (retry the
+  // WebSocket); if none did, WebSocket does not get through (a proxy, a firewall) and the event stream is used.
+  let webSocketWorked = false;
+
+  function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/v1/ticker?${query}`);
-    socket.onopen = () => { status.textContent = "live"; retryDelay = 500; };
-    socket.onmessage = (message) => {
-      const frame = JSON.parse(message.data);
-      if (frame.type === "heartbeat") return;
-      if (frame.type === "error") { status.textContent = frame.message; return; }
-      if (frame.type === "gap") {
-        gapNotice.textContent = `Some items could not be replayed (${frame.reason}).`;
-        gapNotice.hidden = false;
-        epoch = frame.epoch;
-        position = frame.from - 1;
-        return;
-      }
-      epoch = frame.epoch;
-      position = frame.position;
-      show(frame);
-    };
+    const socket = new WebSocket(`${scheme}//${location.host}/v1/ticker?${query()}`);
+    let opened = false;
+    // A proxy that holds the upgrade without answering counts as a failure too.
+    const giveUp = setTimeout(() => { if (!opened) socket.close(); }, 8000);
+    socket.onopen = () => { opened = true; webSocketWorked = true; clearTimeout(giveUp); live("websocket"); };
+    socket.onmessage = (message) => handle(JSON.parse(message.data));
     socket.onclose = () => {
-      status.textContent = "reconnecting…";
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
+      clearTimeout(giveUp);
+      if (!opened && !webSocketWorked) { connectEventStream(); return; }
+      retryLater(connect);
     };
+  }
+
+  // Server-Sent Events on /v1/ticker/stream: items are `event: item`, gaps `event: gap`, and the server's `event: error`
+  // (a client too slow to keep up) ends the stream. EventSource reconnects by itself and resumes with Last-Event-ID
+  // (`<epoch>:<position>`); the URL's since/epoch only matter for its first connection.
+  function connectEventStream() {
+    const source = new EventSource(`/v1/ticker/stream?${query()}`);
+    source.onopen = () => live("eventsource");
+    for (const type of ["item", "gap"]) source.addEventListener(type, (event) => handle(JSON.parse(event.data)));
+    source.addEventListener("error", (event) => {
+      if (event.data) { handle(JSON.parse(event.data)); return; }
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (a 4xx) or not an event stream: start over, WebSocket first.
+        retryLater(connect);
+      } else {
+        status.textContent = "reconnecting…";
+      }
+    });
   }
 
   connect();
