@@ -9,6 +9,9 @@ public struct KafkaConfiguration: Sendable {
     /// Told of every record loss a consumer made from this configuration notices (see `KafkaRecordLoss`), after
     /// the consumer logged it.
     public var onRecordsLost: (@Sendable (KafkaRecordLoss) -> Void)?
+    /// The `fetch.wait.max.ms` consumers made from this configuration start with (see
+    /// `KafkaConsumerConfiguration.fetchWaitMaxMilliseconds`).
+    public var fetchWaitMaxMilliseconds = 500
 
     public init(bootstrapServers: String, clientID: String = "newsalert", properties: [String: String] = [:]) {
         self.bootstrapServers = bootstrapServers
@@ -68,9 +71,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeoutMilliseconds: Int = 10_000
     /// Most records fetched from librdkafka's queue in one hop.
     public var maxBatchSize: Int = 500
-    /// Longest time a broker may hold a fetch while waiting for data (`fetch.wait.max.ms`).
-    /// Short, because alerts are about latency; librdkafka's default is 500 ms.
-    public var fetchWaitMaxMilliseconds: Int = 20
+    /// Longest time a broker may hold a fetch while waiting for data (`fetch.wait.max.ms`; librdkafka's default is
+    /// 500 ms). A real broker answers as soon as a record arrives; librdkafka's mock cluster (the embedded broker)
+    /// holds an empty fetch the whole time, so there it bounds the latency of each hop, and every idle consumer
+    /// asks again this often.
+    public var fetchWaitMaxMilliseconds: Int
     /// How the consumer checks that no record is skipped.
     public var lossCheck: KafkaLossCheck = .groupPosition
 
@@ -78,6 +83,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.kafka = kafka
         self.groupID = groupID
         self.topics = topics
+        fetchWaitMaxMilliseconds = kafka.fetchWaitMaxMilliseconds
     }
 
     var librdkafkaProperties: [String: String] {

@@ -18,7 +18,8 @@ public struct ChangelogPublisher: Service {
     let logger: Logger
     /// Told where each published batch landed, for read-your-writes on this node.
     let propagation: ChangelogPropagation?
-    var pollInterval: Duration = .milliseconds(50)
+    /// Longest pause between two looks at the outbox when no change rang (a safety net; changes ring at once).
+    var pollInterval: Duration = .seconds(5)
 
     public init(database: AppDatabase, producer: KafkaProducer, admin: KafkaAdmin, propagation: ChangelogPropagation? = nil, logger: Logger) {
         self.database = database
@@ -30,7 +31,7 @@ public struct ChangelogPublisher: Service {
 
     public func run() async throws {
         let clusterChecked = NIOLockedValueBox(false)
-        try await relayOutbox(every: pollInterval) {
+        try await relayOutbox(waitingOn: database.changes(of: "changelog_outbox"), atMost: pollInterval) {
             if !clusterChecked.withLockedValue({ $0 }) {
                 let checked = await queueSnapshotIfNewCluster()
                 clusterChecked.withLockedValue { $0 = checked }
@@ -69,18 +70,21 @@ public struct ChangelogPublisher: Service {
     }
 }
 
-/// Runs `publishPending` until graceful shutdown, pausing `pollInterval` whenever it had nothing to publish.
+/// Runs `publishPending` until graceful shutdown; whenever it had nothing to publish it waits for the outbox to
+/// change (`changes`), at most `pollInterval`, so an idle node does not poll.
 ///
 /// On graceful shutdown it drains the outbox before returning: services stop in reverse start order, so the
 /// services that write the outbox (a delivery worker handing its queue back, the subscription API) have
 /// already stopped, and their last changes reach the topic before this process goes. A drain cut short (the
 /// shutdown deadline passed, Kafka unreachable) leaves the rest in the outbox for the next start.
-func relayOutbox(every pollInterval: Duration, _ publishPending: @escaping @Sendable () async throws -> Int) async throws {
+func relayOutbox(
+    waitingOn changes: TableChanges, atMost pollInterval: Duration, _ publishPending: @escaping @Sendable () async throws -> Int
+) async throws {
     do {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if try await publishPending() == 0 {
-                    try await Task.sleep(for: pollInterval)
+                    await changes.wait(upTo: pollInterval)
                 }
             }
         }

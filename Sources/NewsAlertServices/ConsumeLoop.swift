@@ -8,11 +8,14 @@ import ServiceLifecycle
 extension KafkaConsumer {
     /// A reader of the whole of `topic`, from its start, with a group of its own: for logs of which every node
     /// keeps a full copy (nothing is shared with other nodes, nothing skipped).
-    static func wholeTopicReader(_ topic: NewsTopic, kafka: KafkaConfiguration, groupPrefix: String, logger: Logger) throws -> KafkaConsumer {
+    /// `offAlertPath`: nothing waits for this copy (delivery history), so an idle one asks the broker for news only
+    /// twice a second.
+    static func wholeTopicReader(_ topic: NewsTopic, kafka: KafkaConfiguration, groupPrefix: String, offAlertPath: Bool = false, logger: Logger) throws -> KafkaConsumer {
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "\(groupPrefix)-\(UUID().uuidString.lowercased())", topics: [topic.name])
         configuration.offsetReset = .earliest
         // A copy of the whole log needs its beginning: a log truncated by size (the embedded broker's ~5 MiB per
         // partition) is a loss; one aged out by the topic's own retention is as configured.
+        if offAlertPath { configuration.fetchWaitMaxMilliseconds = max(500, kafka.fetchWaitMaxMilliseconds) }
         configuration.lossCheck = .wholeLog(retention: topic.retentionMilliseconds.map { .milliseconds($0) })
         return try KafkaConsumer(configuration: configuration, logger: logger)
     }

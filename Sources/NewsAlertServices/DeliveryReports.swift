@@ -12,7 +12,8 @@ public struct DeliveryReportPublisher: Service {
     let database: AppDatabase
     let producer: KafkaProducer
     let logger: Logger
-    var pollInterval: Duration = .milliseconds(100)
+    /// Longest pause between two looks at the outbox when no change rang (a safety net; changes ring at once).
+    var pollInterval: Duration = .seconds(5)
 
     public init(database: AppDatabase, producer: KafkaProducer, logger: Logger) {
         self.database = database
@@ -21,7 +22,7 @@ public struct DeliveryReportPublisher: Service {
     }
 
     public func run() async throws {
-        try await relayOutbox(every: pollInterval) { try await publishPending() }
+        try await relayOutbox(waitingOn: database.changes(of: "delivery_report_outbox"), atMost: pollInterval) { try await publishPending() }
     }
 
     /// Publishes the deliveries changed since the last call; returns how many.
@@ -42,7 +43,7 @@ public final class DeliveryReportReplica: Service, Sendable {
     private let logger: Logger
 
     public init(kafka: KafkaConfiguration, database: AppDatabase, logger: Logger) throws {
-        consumer = try .wholeTopicReader(NewsTopics.deliveryReports, kafka: kafka, groupPrefix: "newsalert-delivery-reports", logger: logger)
+        consumer = try .wholeTopicReader(NewsTopics.deliveryReports, kafka: kafka, groupPrefix: "newsalert-delivery-reports", offAlertPath: true, logger: logger)
         self.database = database
         self.logger = logger
     }

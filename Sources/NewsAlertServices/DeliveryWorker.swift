@@ -31,7 +31,9 @@ public final class DeliveryWorker: Service, Sendable {
         public var schedule = RetrySchedule()
         /// Attempts in flight at once across all targets.
         public var maxConcurrentAttempts = 64
-        public var pollInterval: Duration = .milliseconds(100)
+        /// Longest pause of an idle queue between two looks (a safety net: a queued delivery, a finished attempt or
+        /// the next retry falling due wakes the queue at once).
+        public var pollInterval: Duration = .seconds(2)
         /// Attempts in flight at once to one channel (endpoint or address).
         public var maxConcurrentPerTarget = 4
         /// Permanent failures on one channel within a week after which it is disabled (bounces); nil never.
@@ -134,6 +136,7 @@ public final class DeliveryWorker: Service, Sendable {
 
     /// Starts every due attempt that is not already running, up to the concurrency limit, until cancelled.
     private func workQueue() async throws {
+        let changes = database.changes(of: "delivery")
         try await withThrowingDiscardingTaskGroup { group in
             var lastDepthReport = ContinuousClock.now - .seconds(10)
             while !Task.isCancelled {
@@ -150,7 +153,15 @@ public final class DeliveryWorker: Service, Sendable {
                         try await self.attempt(alert, number: attempts + 1)
                     }
                 }
-                if due.isEmpty { try await Task.sleep(for: configuration.pollInterval) }
+                if due.isEmpty {
+                    // Nothing claimable: sleep until the queue changes (a delivery queued, an attempt finished) or the
+                    // next retry falls due. One due now but held back by its endpoint's limit waits for a change.
+                    var pause = configuration.pollInterval
+                    if free > 0, let next = try await database.nextAttemptDue(channel: deliverer.kind), next.timeIntervalSinceNow > 0 {
+                        pause = min(pause, .milliseconds(Int(next.timeIntervalSinceNow * 1000) + 1))
+                    }
+                    await changes.wait(upTo: pause)
+                }
             }
         }
     }

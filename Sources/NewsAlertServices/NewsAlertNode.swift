@@ -23,7 +23,7 @@ public struct NewsAlertNode: Sendable {
         public var roles = Set(Role.allCases)
         /// A real cluster; `nil` starts the embedded broker.
         public var kafka: KafkaConfiguration?
-        public var embeddedBrokers = 3
+        public var embeddedBrokers = 1
         public var replicationFactor = 3
         public var host = "127.0.0.1"
         /// 0 picks a free port (reported through `onListening`).
@@ -54,6 +54,8 @@ public struct NewsAlertNode: Sendable {
         public var bounceLimit = 3
         /// How long a graceful shutdown (SIGTERM) may take before the remaining services are cancelled.
         public var shutdownDeadline: Duration = .seconds(20)
+        /// How long a broker may hold a pipeline stage's fetch while nothing is new (`fetch.wait.max.ms`).
+        public var fetchWaitMilliseconds = 50
         /// The Prometheus text of this process's metrics, served on `/metrics`.
         public var metricsText: @Sendable () -> String = { "" }
         public var tickerWindow = 10_000
@@ -87,6 +89,7 @@ public struct NewsAlertNode: Sendable {
             embeddedBroker = broker
         }
         bootstrapServers = kafka.bootstrapServers
+        kafka.fetchWaitMaxMilliseconds = options.fetchWaitMilliseconds
         database = try AppDatabase.open(directory: options.dataDirectory)
         // Every consumer reports records it will never read. A copy of a whole log (subscriptions, deliveries) that
         // lost its beginning keeps the node out of service, unless this process is the only writer of that state

@@ -351,6 +351,13 @@ extension AppDatabase {
         }
     }
 
+    /// When the earliest waiting delivery of `channel` falls due; nil when none waits.
+    public func nextAttemptDue(channel: DeliveryChannel.Kind) async throws -> Date? {
+        try await writer.read { db in
+            try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM delivery WHERE state = 'retrying' AND channel = ?", arguments: [channel.rawValue])
+        }
+    }
+
     /// How many deliveries of `channel` wait for another attempt.
     public func retryQueueDepth(channel: DeliveryChannel.Kind) async throws -> Int {
         try await writer.read { db in

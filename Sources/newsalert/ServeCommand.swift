@@ -109,7 +109,7 @@ struct NodeOptions: ParsableArguments {
     @OptionGroup var data: DataDirectoryOption
     @Option(help: "Address to listen on. Env: NEWSALERT_HOST.") var host: String?
     @Option(help: "Port to listen on (0 picks a free one). Env: NEWSALERT_PORT.") var port: Int?
-    @Option(help: "Brokers of the embedded cluster.") var brokers: Int = 3
+    @Option(help: "Brokers of the embedded cluster (one machine, one process: more brokers add threads and idle cost, not safety).") var brokers: Int = 1
     @Option(help: "Replication factor for topics created on a real cluster.") var replicationFactor: Int = 3
     @Option(help: "Largest accepted request body in bytes.") var bodyLimit: Int = 256 * 1024
     @Option(help: "Comma-separated CIDRs or host names webhooks may reach despite the SSRF guard, e.g. 127.0.0.1/32. Env: NEWSALERT_WEBHOOK_ALLOW.")
@@ -170,6 +170,10 @@ struct NodeOptions: ParsableArguments {
             throw ValidationError("NEWSALERT_SHUTDOWN_DEADLINE must be a number of seconds above 0")
         }
         options.shutdownDeadline = .milliseconds(Int(deadline * 1000))
+        guard let fetchWait = settings[.fetchWait].flatMap(Int.init), (1...10_000).contains(fetchWait) else {
+            throw ValidationError("NEWSALERT_FETCH_WAIT_MS must be a number of milliseconds from 1 to 10000")
+        }
+        options.fetchWaitMilliseconds = fetchWait
         options.ingest.bodyLimitBytes = bodyLimit
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom

@@ -107,14 +107,14 @@ struct ServeChild: Sendable {
     var bootstrapServers = ""
     var pid: Int32 { process?.processIdentifier ?? -1 }
 
-    static func start(extraArguments: [String] = []) async throws -> ServeChild {
+    static func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws -> ServeChild {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsalert-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try freeTCPPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         process.arguments = ["serve", "--port", "\(port)", "--data-dir", directory] + extraArguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["NEWSALERT_LOG_LEVEL": "error"]) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging(["NEWSALERT_LOG_LEVEL": "error"].merging(environment) { _, new in new }) { _, new in new }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

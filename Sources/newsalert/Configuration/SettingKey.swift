@@ -22,6 +22,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case kafkaSASLUsername = "NEWSALERT_KAFKA_SASL_USERNAME"
     case kafkaSASLPassword = "NEWSALERT_KAFKA_SASL_PASSWORD"
     case shutdownDeadline = "NEWSALERT_SHUTDOWN_DEADLINE"
+    case fetchWait = "NEWSALERT_FETCH_WAIT_MS"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
@@ -42,6 +43,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .smtpTLS: "starttls-if-available"
         case .mailFrom: "newsalert <alerts@newsalert.invalid>"
         case .shutdownDeadline: "20"
+        case .fetchWait: "50"
         default: nil
         }
     }
@@ -67,6 +69,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .kafkaSASLUsername: "librdkafka sasl.username"
         case .kafkaSASLPassword: "librdkafka sasl.password"
         case .shutdownDeadline: "seconds a graceful shutdown may take before the process exits anyway"
+        case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
 }
