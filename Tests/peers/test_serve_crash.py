@@ -8,9 +8,9 @@ One `newsalert serve` on its embedded broker, with its own data directory, deliv
   (test_email_delivery.MailRelay, plain text, `--smtp-tls none`).
 
 Every subscriber is created through the public API (admin: subscriber with no budget cap and a token; token: the
-channel and one subscription) and subscribes to one of fifty tags `crash-<run>-<i % 50>`. A newsroom thread posts
+channel and one subscription) and subscribes to one of 25 tags `crash-<run>-<i % 25>`. A newsroom thread posts
 1,000 breaking items at a steady rate (20 a second), each with its own Idempotency-Key, one tag chosen round-robin
-(so every item matches 2 webhook and 2 email subscribers: 4,000 deliveries) and a headline of made-up words no other headline
+(so every item matches 4 webhook and 4 email subscribers: 8,000 deliveries) and a headline of made-up words no other headline
 shares (test_faults.distinct_headlines), so story threading makes each item a story of its own. A POST that fails
 because the server is down (connection refused or reset, 502/503/504, 409 `idempotency_key_in_progress`) is
 retried with the same key and body until it answers 202 (beside the next items, which go on at the steady rate);
@@ -69,7 +69,7 @@ POSTERS = 16                          # first attempts in flight at once
 RETRYING_POSTERS = 60                 # items being retried go on beside them, so a stuck retry does not hold the others up
 WEBHOOK_SUBSCRIBERS = 100
 EMAIL_SUBSCRIBERS = 100
-TAGS = 50                             # each item matches 2 webhook and 2 email subscribers: 4,000 deliveries
+TAGS = 25                             # each item matches 4 webhook and 4 email subscribers: 8,000 deliveries
 KILL_AFTER = (0.2, 0.5, 0.8)          # fractions of the items sent
 RETRY_DELAYS = "0,1,1,2,3,5"          # six attempts over about 12 s
 WEBHOOK_TIMEOUT = 5.0
