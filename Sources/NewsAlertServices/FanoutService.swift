@@ -47,8 +47,8 @@ public final class FanoutService: Service, Sendable {
         let delivered = try await database.storyDeliveries(storyID: enriched.story.storyId)
         let catalog = replica.catalog
         let now = Date()
-        let plan = FanoutPlanner.plan(enriched, catalog: catalog, delivered: delivered, recent: { [database] subscriberID in
-            (try? database.recentDeliveriesNow(subscriberID: subscriberID, now: now)) ?? .none
+        let plan = try FanoutPlanner.plan(enriched, catalog: catalog, delivered: delivered, recent: { [database] subscriberID in
+            try database.recentDeliveriesNow(subscriberID: subscriberID, now: now)
         }, now: now)
         try await send(plan.immediate.filter { $0.channel != .ticker })
         if let item = TickerItem(enriched, audience: plan.immediate.filter { $0.channel == .ticker }.map(\.subscriberID)) {

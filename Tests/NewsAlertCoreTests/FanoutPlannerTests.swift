@@ -40,6 +40,20 @@ import Testing
         FanoutPlanner.plan(event, catalog: catalog, delivered: delivered, recent: { _ in recent }, now: noon)
     }
 
+    struct StoreDown: Error {}
+
+    @Test func theBudgetCountIsAskedOnlyForCappedSubscribersAndItsFailureEndsThePlan() throws {
+        // No cap: the planner never asks what was sent recently.
+        let uncapped = try FanoutPlanner.plan(Self.enriched(id: "evt_u", story: "story-evt_u"), catalog: try Self.catalog(), delivered: [],
+                                              recent: { _ in throw StoreDown() }, now: Self.noon)
+        #expect(uncapped.immediate.map(\.channelID).sorted() == ["chn_hook", "chn_tick"])
+        // A cap: a count that cannot be read is an error, not "nothing sent yet".
+        let capped = try Self.catalog(budget: Budget(perHour: 2))
+        #expect(throws: StoreDown.self) {
+            try FanoutPlanner.plan(Self.enriched(id: "evt_c", story: "story-evt_c"), catalog: capped, delivered: [], recent: { _ in throw StoreDown() }, now: Self.noon)
+        }
+    }
+
     @Test func aFirstEventAlertsEveryChannelOfTheMatchingSubscriberOnly() throws {
         let plan = Self.plan(Self.enriched(id: "evt_1", story: "story-evt_1"), try Self.catalog())
         #expect(plan.immediate.map(\.channelID).sorted() == ["chn_hook", "chn_tick"])

@@ -25,10 +25,12 @@ public struct FanoutPlan: Sendable {
 /// - Quiet hours, digests and budgets apply to `alert` and `update`, not to the ticker (a live view) and not to
 ///   retractions and corrections.
 public enum FanoutPlanner {
+    /// `recent` counts a subscriber's recent alerts for its budget; it is asked only about subscribers with a cap,
+    /// and its errors end the plan (the caller retries the event) rather than pass for "nothing sent yet".
     public static func plan(
         _ enriched: EnrichedEvent, catalog: SubscriptionCatalog, delivered: [StoryDelivery],
-        recent: (String) -> RecentDeliveries, now: Date
-    ) -> FanoutPlan {
+        recent: (String) throws -> RecentDeliveries, now: Date
+    ) rethrows -> FanoutPlan {
         var plan = FanoutPlan()
         let event = Alert.Event(enriched)
         let relation = enriched.story.relation
@@ -59,7 +61,8 @@ public enum FanoutPlanner {
                 match.reasons.map { Alert.Match(subscriptionID: match.subscriptionID, clause: $0.clause, value: $0.value) }
             }
             let planner = DeliveryPlanner(timeZone: TimeZone(identifier: subscriber.timeZone) ?? .gmt, budget: subscriber.budget)
-            let history = recent(subscriber.id)
+            let capped = subscriber.budget.perHour != nil || subscriber.budget.perDay != nil
+            let history = capped ? try recent(subscriber.id) : RecentDeliveries.none
             for channel in channels(for: subscriber, rules: rules.map(\.1), catalog: catalog) {
                 if isCorrection, deliveredByChannel[channel.id] != nil { continue }
                 var type = Alert.AlertType.alert
