@@ -67,7 +67,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Where a group with no committed offset starts.
     public var offsetReset: OffsetReset = .earliest
     /// How often stored (done) offsets are committed in the background.
-    public var commitIntervalMilliseconds: Int = 500
+    public var commitIntervalMilliseconds: Int = 1_000
     public var sessionTimeoutMilliseconds: Int = 10_000
     /// Most records fetched from librdkafka's queue in one hop.
     public var maxBatchSize: Int = 500
@@ -94,7 +94,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         properties["auto.commit.interval.ms"] = String(commitIntervalMilliseconds)
         properties["auto.offset.reset"] = offsetReset.rawValue
         properties["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
-        properties["heartbeat.interval.ms"] = String(max(100, sessionTimeoutMilliseconds / 10))
+        // A third of the session timeout, as Kafka advises: an idle member still proves it is alive in time.
+        properties["heartbeat.interval.ms"] = String(max(100, sessionTimeoutMilliseconds / 3))
         properties["fetch.wait.max.ms"] = String(fetchWaitMaxMilliseconds)
         properties.merge(kafka.properties) { _, explicit in explicit }
         return properties

@@ -104,7 +104,7 @@ public final class KafkaConsumer: Service, Sendable {
                         if state.withLockedValue({ $0.closing || $0.closed }) { return continuation.resume(returning: .success(nil)) }
                         if cancelled.withLockedValue({ $0 }) { return continuation.resume(returning: .success([])) }
                         var records: [KafkaRecord] = []
-                        for result in client.consumeBatch(maxCount: maxBatch, timeoutMilliseconds: 100) {
+                        for result in client.consumeBatch(maxCount: maxBatch, timeoutMilliseconds: 500) {
                             switch result {
                             case .success(let record):
                                 records.append(record)

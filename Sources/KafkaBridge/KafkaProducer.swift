@@ -42,7 +42,7 @@ public final class KafkaProducer: Service, Sendable {
         let done = pollThreadDone
         let thread = Thread {
             while !state.withLockedValue({ $0.closed }) {
-                client.poll(timeoutMilliseconds: 100)
+                client.poll(timeoutMilliseconds: 500)
             }
             done.signal()
         }

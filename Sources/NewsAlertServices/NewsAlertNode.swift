@@ -116,7 +116,10 @@ public struct NewsAlertNode: Sendable {
         let replica = try SubscriptionReplica(kafka: kafka, database: database, propagation: propagation, logger: logger)
         services.append(replica)
         services.append(DeliveryReportPublisher(database: database, producer: pipelineProducer, logger: logger))
-        services.append(try DeliveryReportReplica(kafka: kafka, database: database, logger: logger))
+        if !ownsWholeLogs {
+            // Other nodes' deliveries. `serve` on its own embedded broker makes every delivery itself.
+            services.append(try DeliveryReportReplica(kafka: kafka, database: database, logger: logger))
+        }
         if options.roles.contains(.enrich) {
             services.append(try EnrichService(kafka: kafka, producer: pipelineProducer, database: database, configuration: options.enrich, logger: logger))
         }
@@ -159,7 +162,7 @@ public struct NewsAlertNode: Sendable {
         var ticker: TickerRoutes?
         if options.roles.contains(.ticker) {
             let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)
-            services.append(try TickerFeed(kafka: kafka, hub: hub, logger: logger))
+            services.append(try TickerFeed(kafka: kafka, admin: admin, hub: hub, logger: logger))
             ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins) { [database] token in
                 try await database.authenticateSubscriber(token: token)
             }

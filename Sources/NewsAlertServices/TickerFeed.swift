@@ -14,11 +14,11 @@ public final class TickerFeed: Service, Sendable {
     private let hub: TickerHub
     private let logger: Logger
 
-    public init(kafka: KafkaConfiguration, hub: TickerHub, logger: Logger) throws {
+    public init(kafka: KafkaConfiguration, admin: KafkaAdmin, hub: TickerHub, logger: Logger) throws {
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-ticker-\(UUID().uuidString.lowercased())", topics: [NewsTopics.tickerAlerts.name])
         configuration.offsetReset = .earliest
         consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        self.admin = admin
         self.hub = hub
         self.logger = logger
     }

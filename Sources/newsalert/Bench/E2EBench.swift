@@ -86,6 +86,8 @@ struct E2EBench: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
         var consumerConfiguration = KafkaConsumerConfiguration(kafka: kafka, groupID: "bench-\(UUID().uuidString)", topics: [topic])
         consumerConfiguration.offsetReset = .earliest
+        // The same fetch wait as the server's stages, so the one hop compares with theirs.
+        consumerConfiguration.fetchWaitMaxMilliseconds = ProcessInfo.processInfo.environment["NEWSALERT_FETCH_WAIT_MS"].flatMap(Int.init) ?? 50
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         let clock = ContinuousClock()
         // Create the topic (auto-created on first produce) and let the consumer join before timing.

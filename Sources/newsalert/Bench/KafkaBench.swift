@@ -113,6 +113,7 @@ struct KafkaBench: AsyncParsableCommand {
     private func makeConsumer(_ configuration: KafkaConfiguration, topic: String, logger: Logger) throws -> KafkaConsumer {
         var consumerConfiguration = KafkaConsumerConfiguration(kafka: configuration, groupID: "bench-\(UUID().uuidString)", topics: [topic])
         consumerConfiguration.maxBatchSize = 1000
+        consumerConfiguration.fetchWaitMaxMilliseconds = 20
         return try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
     }
 
