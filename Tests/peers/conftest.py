@@ -332,6 +332,14 @@ def schema_errors(validator, instance) -> list[str]:
             for error in validator.iter_errors(instance)]
 
 
+def error_code(response) -> str:
+    """The `error.code` of a JSON error answer; "" when the body is not one."""
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 def describe(response, limit: int = 2000) -> str:
     """A ``requests`` response in one line (request, status, the start of the body), for failure messages."""
     return f"{response.request.method} {response.request.path_url} -> {response.status_code}: {response.text[:limit]}"

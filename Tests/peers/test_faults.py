@@ -42,7 +42,7 @@ import pytest
 import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from conftest import BackgroundProcess, NewsalertServer, create_api_key, free_port, load_schema, own_newsalert_server
+from conftest import BackgroundProcess, NewsalertServer, create_api_key, error_code, free_port, load_schema, own_newsalert_server
 from conftest import describe as describe_response
 
 EVENTS, ENRICHED, DEADLETTER, CHANGELOG, WEBHOOK_ALERTS = (
@@ -444,12 +444,7 @@ def publish(base_url: Callable[[], str], key: str, headline: str, idempotency_ke
                 outcome.event_id = response.json()["id"]
                 outcome.replayed = response.headers.get("Idempotent-Replayed") == "true"
                 return outcome
-            code = ""
-            try:
-                code = response.json()["error"]["code"]
-            except (ValueError, KeyError, TypeError):
-                pass
-            if response.status_code == 409 and code == "idempotency_key_in_progress":
+            if response.status_code == 409 and error_code(response) == "idempotency_key_in_progress":
                 in_progress_since = in_progress_since or time.monotonic()
                 outcome.retried_on.append("409 in_progress")
                 if time.monotonic() - in_progress_since > in_progress_patience:

@@ -56,7 +56,7 @@ import requests
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from conftest import (
-    CHANGELOG_TOPIC, NewsalertServer, TopicReader, _tail, call, create_api_key, free_port, newsalert_serve_status,
+    CHANGELOG_TOPIC, NewsalertServer, TopicReader, _tail, call, create_api_key, error_code, free_port, newsalert_serve_status,
     wait_for_serve,
 )
 from test_email_delivery import MAIL_FROM, PUBLIC_URL, MailRelay
@@ -283,12 +283,7 @@ class Newsroom:
                     item.answered_at = time.monotonic()
                     item.replayed = response.headers.get("Idempotent-Replayed") == "true"
                     return
-                code = ""
-                try:
-                    code = response.json()["error"]["code"]
-                except (ValueError, KeyError, TypeError):
-                    pass
-                if response.status_code == 409 and code == "idempotency_key_in_progress":
+                if response.status_code == 409 and error_code(response) == "idempotency_key_in_progress":
                     in_progress_since = in_progress_since or time.monotonic()
                     item.retried_on.append("409 in_progress")
                     if time.monotonic() - in_progress_since > IN_PROGRESS_PATIENCE:
