@@ -548,7 +548,7 @@ def own_newsalert_server(newsalert_bin: Path, workdir: Path, extra_args: Sequenc
     """
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
-        pytest.skip(reason)
+        pytest.fail(reason)
     data_dir = workdir / "data"
     argv = [os.fspath(newsalert_bin), "serve", "--port", str(free_port()), "--data-dir", os.fspath(data_dir),
             *[os.fspath(arg) for arg in extra_args]]

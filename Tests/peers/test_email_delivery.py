@@ -614,9 +614,9 @@ def smtp_ca_file_supported(newsalert_bin: Path) -> bool:
 
 def test_starttls_with_a_private_ca_and_auth(newsalert_bin, tmp_path):
     if not newsalert_serve_status(newsalert_bin)[0]:
-        pytest.skip("the serve command is not built yet")
+        pytest.fail("the serve command is not built yet")
     if not smtp_ca_file_supported(newsalert_bin):
-        pytest.skip("`newsalert serve` has no --smtp-ca-file: no way to trust the test relay's CA")
+        pytest.fail("`newsalert serve` has no --smtp-ca-file: no way to trust the test relay's CA")
     ca_file, context = tls_authority(tmp_path)
     username, password = "newsalert-tls", f"pw-{uuid.uuid4().hex}"
     relay = MailRelay(auth=(username, password), tls_context=context).start()
@@ -737,7 +737,7 @@ def wait_listening(port: int, process, timeout: float = 10.0) -> None:
 
 def test_fifty_alerts_through_smtp_sink(newsalert_bin, tmp_path, spawn):
     if not (SMTP_SINK.is_file() and os.access(SMTP_SINK, os.X_OK)):
-        pytest.skip("Postfix's smtp-sink is not installed (apt-get install postfix)")
+        pytest.fail("Postfix's smtp-sink is not installed (apt-get install postfix)")
     port = free_port()
     argv = [sys.executable, "-c", TRAMPOLINE, os.fspath(SMTP_SINK)]
     if os.getuid() == 0:

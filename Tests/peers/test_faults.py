@@ -667,11 +667,11 @@ class MockCluster:
         site = Path(confluent_kafka.__file__).resolve().parents[1]
         candidates = glob.glob(os.fspath(site / "confluent_kafka.libs" / "librdkafka*.so*"))
         if not candidates:
-            pytest.skip("confluent-kafka's bundled librdkafka (with the mock cluster API) was not found")
+            pytest.fail("confluent-kafka's bundled librdkafka (with the mock cluster API) was not found")
         lib = ctypes.CDLL(candidates[0])
         for name in ("rd_kafka_mock_cluster_new", "rd_kafka_mock_broker_set_down", "rd_kafka_mock_partition_set_leader"):
             if not hasattr(lib, name):
-                pytest.skip(f"this librdkafka has no {name}")
+                pytest.fail(f"this librdkafka has no {name}")
         vp, cp = ctypes.c_void_p, ctypes.c_char_p
         lib.rd_kafka_conf_new.restype = vp
         lib.rd_kafka_conf_set.argtypes = [vp, cp, cp, cp, ctypes.c_size_t]

@@ -29,7 +29,7 @@ def browser(tmp_path):
     """A headless Chromium (fresh profile, no background traffic), quit at teardown."""
     missing = [os.fspath(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (Debian packages chromium and chromium-driver)")
+        pytest.fail(f"not installed: {', '.join(missing)} (Debian packages chromium and chromium-driver)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -924,7 +924,7 @@ CHANGELOG_SWIFT_TYPES = [
 def test_changelog_schemas_match_the_swift_coding_keys(file, pointer, swift_file, type_name, added):
     path = SWIFT_CORE_DIR / swift_file
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
     assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
     schema = load_schema(file) if pointer == "#" else resolve_pointer(load_schema(file), pointer)
@@ -941,7 +941,7 @@ def test_changelog_schemas_match_the_swift_coding_keys(file, pointer, swift_file
 def test_changelog_statuses_and_kinds_match_the_swift_model():
     sources = {name: SWIFT_CORE_DIR / "Subscriptions" / f"{name}.swift" for name in ("Subscriber", "DeliveryChannel", "Subscription")}
     if not all(path.is_file() for path in sources.values()):
-        pytest.skip("the Swift subscription model was not found")
+        pytest.fail("the Swift subscription model was not found")
     text = {name: path.read_text(encoding="utf-8") for name, path in sources.items()}
     def cases(name, enum):
         body = swift_declaration_body(text[name], "struct", name)
@@ -1134,7 +1134,7 @@ def test_ticker_item_embeds_the_alerts_story_and_event():
 def test_ticker_item_schema_matches_the_swift_coding_keys():
     path = SWIFT_CORE_DIR / "Ticker" / "TickerItem.swift"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     fields = swift_encoded_fields(path.read_text(encoding="utf-8"), "TickerItem")
     assert fields, f"no stored properties found for TickerItem in {path} (did its layout change?)"
     schema = load_schema("ticker-item.schema.json")
@@ -1179,7 +1179,7 @@ def swift_enum_values(source: str, enum_name: str) -> list[str]:
 def test_enums_match_the_swift_event_model():
     taxonomy_path = SWIFT_EVENTS_DIR / "NewsTaxonomy.swift"
     if not taxonomy_path.is_file():
-        pytest.skip(f"{taxonomy_path} not found")
+        pytest.fail(f"{taxonomy_path} not found")
     taxonomy = taxonomy_path.read_text(encoding="utf-8")
     properties = load_schema("news-event.schema.json")["properties"]
     assert swift_enum_values(taxonomy, "NewsKind") == enums(properties["kind"])
@@ -1193,7 +1193,7 @@ def test_enums_match_the_swift_event_model():
 def test_properties_match_the_swift_event_coding_keys():
     event_path = SWIFT_EVENTS_DIR / "NewsEvent.swift"
     if not event_path.is_file():
-        pytest.skip(f"{event_path} not found")
+        pytest.fail(f"{event_path} not found")
     keys = swift_enum_values(event_path.read_text(encoding="utf-8"), "CodingKeys")
     assert set(keys) == set(load_schema("news-event.schema.json")["properties"])
 
@@ -1250,7 +1250,7 @@ def swift_encoded_fields(source: str, type_name: str) -> dict[str, bool]:
 def test_enriched_schema_matches_the_swift_coding_keys(pointer, file, type_name):
     path = SWIFT_CORE_DIR / file
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
     assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
     schema = resolve_pointer(load_schema("news-enriched.schema.json"), pointer) if pointer != "#" else load_schema("news-enriched.schema.json")
@@ -1265,7 +1265,7 @@ def test_enriched_enums_match_the_swift_model():
     entity_path = SWIFT_CORE_DIR / "Enrichment" / "EntityMention.swift"
     gazetteer_path = SWIFT_CORE_DIR / "Enrichment" / "GazetteerEntry.swift"
     if not all(path.is_file() for path in (relation_path, entity_path, gazetteer_path)):
-        pytest.skip("the Swift enrichment model was not found")
+        pytest.fail("the Swift enrichment model was not found")
     definitions = load_schema("news-enriched.schema.json")["$defs"]
     relations = swift_cases(swift_declaration_body(relation_path.read_text(encoding="utf-8"), "enum", "StoryRelation"))
     assert list(relations.values()) == enums(definitions["StoryAssignment"]["properties"]["relation"])
@@ -1291,7 +1291,7 @@ def swift_coding_keys(body: str) -> list[str]:
 def test_subscription_rule_schema_matches_the_swift_coding_keys():
     path = SWIFT_CORE_DIR / "Matching" / "SubscriptionRule.swift"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     rule_body = swift_declaration_body(path.read_text(encoding="utf-8"), "struct", "SubscriptionRule")
     schema = load_schema("subscription-rule.schema.json")
     for pointer, body in [
@@ -1308,7 +1308,7 @@ def test_subscription_rule_schema_matches_the_swift_coding_keys():
 def test_rule_clauses_match_the_swift_model():
     path = SWIFT_CORE_DIR / "Matching" / "RuleClause.swift"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     clauses = list(swift_cases(swift_declaration_body(path.read_text(encoding="utf-8"), "enum", "RuleClause")).values())
     assert clauses == enums(load_schema("alert.schema.json")["properties"]["matched"]["items"]["properties"]["clause"])
 
@@ -1423,7 +1423,7 @@ OPENAPI_SWIFT_TYPES = [
 def test_openapi_answers_match_the_swift_coding_keys(component, swift_file, type_name):
     path = REPO_ROOT / "Sources" / swift_file
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     # Nested types (RulePreview.Item) declare coding keys of their own: leave them out first.
     source = re.sub(r"\n    (?:public )?struct \w+[^{]*\{.*?\n    \}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
     fields = swift_encoded_fields(source, type_name)
@@ -1564,7 +1564,7 @@ def test_asyncapi_placeholders_name_their_future_schema_file():
 def test_asyncapi_topics_match_the_swift_topic_table():
     topics_path = REPO_ROOT / "Sources" / "NewsAlertCore" / "NewsTopics.swift"
     if not topics_path.is_file():
-        pytest.skip(f"{topics_path} not found")
+        pytest.fail(f"{topics_path} not found")
     found = {}
     for match in re.finditer(r'NewsTopic\(name: "([^"]+)", partitions: (\d+), retentionMilliseconds: ([^,]+), '
                              r'cleanupPolicy: "([^"]+)"', topics_path.read_text(encoding="utf-8")):

@@ -256,7 +256,7 @@ def small_server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertSer
     behind, and also admits browser pages from DESK_ORIGIN."""
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
-        pytest.skip(reason)
+        pytest.fail(reason)
     workdir = tmp_path_factory.mktemp("ticker-small")
     server = start_serve(newsalert_bin, workdir, workdir / "data", free_port(),
                          "--ticker-window", "2", "--ticker-client-buffer", "5", "--ticker-origins", DESK_ORIGIN)
@@ -697,7 +697,7 @@ def test_serve_stops_cleanly_after_a_ticker_client_has_left(newsalert_bin, tmp_p
     like a server that never had a ticker client (exit status 0, no error)."""
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
-        pytest.skip(reason)
+        pytest.fail(reason)
     server = start_serve(newsalert_bin, tmp_path / "serve", tmp_path / "data", free_port())
     try:
         event_id = post_line(server, line("Bahraini government in Manama"))
@@ -748,7 +748,7 @@ def page_server(newsalert_bin: Path, tmp_path: Path) -> Iterator[dict]:
     on the same port and data directory)."""
     available, reason = newsalert_serve_status(newsalert_bin)
     if not available:
-        pytest.skip(reason)
+        pytest.fail(reason)
     port, data_dir, workdir = free_port(), tmp_path / "data", tmp_path / "serve"
     state: dict = {}
 
