@@ -12,6 +12,9 @@ public struct KafkaConfiguration: Sendable {
     /// The `fetch.wait.max.ms` consumers made from this configuration start with (see
     /// `KafkaConsumerConfiguration.fetchWaitMaxMilliseconds`).
     public var fetchWaitMaxMilliseconds = 500
+    /// Consumers made from this configuration pause while idle and producers made from it wake them (see
+    /// `KafkaIdlePause`); only for a cluster written to (nearly) only by this process.
+    public var idlePause: KafkaIdlePause?
 
     public init(bootstrapServers: String, clientID: String = "newsalert", properties: [String: String] = [:]) {
         self.bootstrapServers = bootstrapServers

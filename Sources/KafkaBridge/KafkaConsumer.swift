@@ -24,7 +24,19 @@ public final class KafkaConsumer: Service, Sendable {
         var nextExpected: [KafkaTopicPartition: Int64] = [:]
         var closing = false
         var closed = false
+        /// Idle pause (see `KafkaIdlePause`): whether the assignment is paused, since when, and the last sign of work.
+        var paused = false
+        var pausedAt = ContinuousClock.now
+        var lastActivity = ContinuousClock.now
+        /// Resumed only to look for records from other processes: pauses again after the short probe window.
+        var probing = false
+        /// Resumed and no record yet: librdkafka 2.0 does not always wake a waiting consume call for the first
+        /// records fetched after a resume, so the consumer looks at its queue in short steps until they come.
+        var resumedAwaitingRecords = false
     }
+
+    /// The id under which this consumer listens to its process's producers, when it pauses while idle.
+    private let wakeupListener: Int?
 
     /// Creates the client and subscribes; the group join happens on the first fetch.
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
@@ -41,6 +53,10 @@ public final class KafkaConsumer: Service, Sendable {
                         $0.assignment.subtract(event.partitions)
                         for partition in event.partitions { $0.nextExpected[partition] = nil }
                     }
+                    // Applying the change resumes what it assigns; the idle clock starts again.
+                    $0.paused = false
+                    $0.probing = false
+                    $0.lastActivity = .now
                 }
                 logger.info(
                     "partitions \(event.change)",
@@ -49,13 +65,93 @@ public final class KafkaConsumer: Service, Sendable {
             }
         }
         try client.subscribe(configuration.topics)
+        if let idlePause = configuration.kafka.idlePause {
+            let client = self.client
+            wakeupListener = idlePause.wakeups.listen(to: configuration.topics) {
+                KafkaConsumer.wake(state: state, client: client)
+            }
+        } else {
+            wakeupListener = nil
+        }
     }
+
+    deinit {
+        if let wakeupListener { configuration.kafka.idlePause?.wakeups.stopListening(wakeupListener) }
+    }
+
+    /// A producer of this process stored a record on one of the topics: fetch now (resuming if paused) and stay
+    /// awake for another `pauseAfter`. Runs on the producer's delivery-report thread.
+    private static func wake(state: NIOLockedValueBox<State>, client: RDKafkaClient) {
+        let resumed: [KafkaTopicPartition]? = state.withLockedValue { state in
+            state.lastActivity = .now
+            state.probing = false
+            guard state.paused else { return nil }
+            state.paused = false
+            state.resumedAwaitingRecords = true
+            let partitions = Array(state.assignment)
+            client.resume(partitions)
+            // The consume call now waiting would not see the first records; from its next call on it looks in short steps.
+            client.interruptConsume()
+            return partitions
+        }
+        if let resumed { fetcherWakeups.async { client.wakeFetchers(of: resumed) } }
+    }
+
+    /// Where resumed partitions' fetchers are woken (a blocking round trip), away from the threads that ring.
+    private static let fetcherWakeups = DispatchQueue(label: "newsalert.kafka.fetcher-wakeups")
+
+    /// After a fetch that brought nothing: pauses an idle assignment, or resumes a paused one for a probe when due.
+    /// Returns how long the next fetch may wait before this should be asked again.
+    private func idleTick(_ idlePause: KafkaIdlePause) -> Duration {
+        let client = self.client
+        return state.withLockedValue { state in
+            let now = ContinuousClock.now
+            if state.paused {
+                if now - state.pausedAt >= idlePause.probeEvery {
+                    state.paused = false
+                    state.probing = true
+                    state.resumedAwaitingRecords = true
+                    state.lastActivity = now
+                    let partitions = Array(state.assignment)
+                    client.resume(partitions)
+                    Self.fetcherWakeups.async { client.wakeFetchers(of: partitions) }
+                    return Self.resumedPollStep
+                }
+                return state.pausedAt + idlePause.probeEvery - now
+            }
+            guard !state.assignment.isEmpty else { return idlePause.pauseAfter }
+            let window = state.probing ? idlePause.probeWindow : idlePause.pauseAfter
+            if now - state.lastActivity >= window {
+                state.paused = true
+                state.resumedAwaitingRecords = false
+                state.pausedAt = now
+                client.pause(Array(state.assignment))
+                return idlePause.probeEvery
+            }
+            let untilPause = state.lastActivity + window - now
+            return state.resumedAwaitingRecords ? min(untilPause, Self.resumedPollStep) : untilPause
+        }
+    }
+
+    private func noteRecordsArrived() {
+        state.withLockedValue {
+            $0.lastActivity = .now
+            $0.probing = false
+            $0.resumedAwaitingRecords = false
+        }
+    }
+
+    /// How long one look at the queue waits while records are expected after a resume.
+    private static let resumedPollStep = Duration.milliseconds(5)
 
     /// The records of the subscribed topics, in order per partition. Ends when the consumer is closed.
     public var records: KafkaRecordSequence { KafkaRecordSequence(consumer: self) }
 
     /// The partitions this member currently owns.
     public var assignment: Set<KafkaTopicPartition> { state.withLockedValue { $0.assignment } }
+
+    /// Whether the consumer paused its partitions for lack of records (see `KafkaIdlePause`).
+    public var isPausedWhileIdle: Bool { state.withLockedValue { $0.paused } }
 
     func owns(_ record: KafkaRecord) -> Bool {
         state.withLockedValue { $0.assignment.contains(record.topicPartition) }
@@ -97,14 +193,16 @@ public final class KafkaConsumer: Service, Sendable {
         let state = self.state
         let logger = self.logger
         let maxBatch = configuration.maxBatchSize
+        let idlePause = configuration.kafka.idlePause
         let batch: Result<[KafkaRecord]?, KafkaError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 pollQueue.async {
+                    var timeout: Int32 = 500
                     while true {
                         if state.withLockedValue({ $0.closing || $0.closed }) { return continuation.resume(returning: .success(nil)) }
                         if cancelled.withLockedValue({ $0 }) { return continuation.resume(returning: .success([])) }
                         var records: [KafkaRecord] = []
-                        for result in client.consumeBatch(maxCount: maxBatch, timeoutMilliseconds: 500) {
+                        for result in client.consumeBatch(maxCount: maxBatch, timeoutMilliseconds: timeout) {
                             switch result {
                             case .success(let record):
                                 records.append(record)
@@ -115,8 +213,13 @@ public final class KafkaConsumer: Service, Sendable {
                             }
                         }
                         if !records.isEmpty {
+                            if idlePause != nil { self.noteRecordsArrived() }
                             self.checkForLosses(in: records)
                             return continuation.resume(returning: .success(records))
+                        }
+                        if let idlePause {
+                            let next = self.idleTick(idlePause)
+                            timeout = Int32(min(500, max(1, next / .milliseconds(1))))
                         }
                     }
                 }

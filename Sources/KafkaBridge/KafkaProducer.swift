@@ -29,7 +29,12 @@ public final class KafkaProducer: Service, Sendable {
     ) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
-        client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, logger: logger)
+        var onRecordStored: (@Sendable (String) -> Void)?
+        if let wakeups = configuration.kafka.idlePause?.wakeups {
+            onRecordStored = { topic in wakeups.recordStored(onTopic: topic) }
+        }
+        client = try RDKafkaClient(
+            kind: .producer, properties: configuration.librdkafkaProperties, logger: logger, onRecordStored: onRecordStored)
         let state = self.state
         client.context.unawaitedFailure.withLockedValue {
             $0 = { error, topic in

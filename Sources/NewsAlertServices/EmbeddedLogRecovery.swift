@@ -23,7 +23,7 @@ public struct EmbeddedLogRecovery: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { try await recover() }
+        _ = try await cancelWhenGracefulShutdown { try await recover() }
         try? await gracefulShutdown()
     }
 

@@ -86,6 +86,9 @@ public struct NewsAlertNode: Sendable {
             let broker = try EmbeddedKafkaBroker(brokers: options.embeddedBrokers, logger: logger)
             try TopicProvisioner.ensure(on: broker)
             kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
+            // Every stage's producer is in this process: idle stages pause and the record that wakes them arrives at
+            // once, instead of every stage asking the broker again each fetch wait.
+            kafka.idlePause = KafkaIdlePause()
             embeddedBroker = broker
         }
         bootstrapServers = kafka.bootstrapServers

@@ -14,9 +14,12 @@ final class RDKafkaCallbackContext: Sendable {
     let rebalance: NIOLockedValueBox<(@Sendable (RDKafkaRebalanceEvent) -> Void)?> = NIOLockedValueBox(nil)
     /// The first fatal error the client reported, if any.
     let fatalError: NIOLockedValueBox<KafkaError?> = NIOLockedValueBox(nil)
+    /// Called with the topic of every record the broker acknowledged (producers only).
+    let onRecordStored: (@Sendable (String) -> Void)?
 
-    init(logger: Logger) {
+    init(logger: Logger, onRecordStored: (@Sendable (String) -> Void)? = nil) {
         self.logger = logger
+        self.onRecordStored = onRecordStored
     }
 }
 
@@ -87,6 +90,7 @@ enum RDKafkaCallbacks {
         let result: Result<KafkaDeliveryReceipt, KafkaError>
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             result = .success(KafkaDeliveryReceipt(topic: topic, partition: message.partition, offset: message.offset))
+            context(of: handle)?.onRecordStored?(topic)
         } else {
             result = .failure(KafkaError(kind: .delivery, resp: message.err, context: "delivery to \(topic) failed"))
         }
@@ -112,6 +116,8 @@ enum RDKafkaCallbacks {
             case (.assigned, true): if let error = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(error) }
             case (.revoked, true): if let error = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(error) }
             }
+            // A partition paused while idle under an earlier assignment starts out fetching under the new one.
+            if change == .assigned, let list { _ = rd_kafka_resume_partitions(handle, list) }
         }
         let context = context(of: handle)
         if change == .revoked {

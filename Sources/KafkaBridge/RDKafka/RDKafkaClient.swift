@@ -17,9 +17,10 @@ final class RDKafkaClient: @unchecked Sendable {
     private var consumerQueue: OpaquePointer?
 
     /// Creates the handle; every property is checked, so a typo fails here with its name.
-    init(kind: Kind, properties: [String: String], logger: Logger) throws(KafkaError) {
+    /// - Parameter onRecordStored: for a producer, called with the topic of every record the broker acknowledged.
+    init(kind: Kind, properties: [String: String], logger: Logger, onRecordStored: (@Sendable (String) -> Void)? = nil) throws(KafkaError) {
         let conf = try RDKafkaClient.makeConf(properties)
-        context = RDKafkaCallbackContext(logger: logger)
+        context = RDKafkaCallbackContext(logger: logger, onRecordStored: onRecordStored)
         retainedContext = Unmanaged.passRetained(context)
         rd_kafka_conf_set_opaque(conf, retainedContext.toOpaque())
         rd_kafka_conf_set_log_cb(conf, RDKafkaCallbacks.log)
@@ -208,6 +209,39 @@ final class RDKafkaClient: @unchecked Sendable {
         let code = rd_kafka_commit(handle, nil, 0)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw KafkaError(kind: .offset, resp: code, context: "commit stored offsets")
+        }
+    }
+
+    /// Stops fetching the given partitions (their position is kept) until `resume`. Thread-safe, does not block.
+    func pause(_ partitions: [KafkaTopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        _ = RDKafkaTopicPartitionList.with(partitions.map { ($0.topic, $0.partition, Int64(RD_KAFKA_OFFSET_INVALID)) }) {
+            rd_kafka_pause_partitions(handle, $0)
+        }
+    }
+
+    /// Gets the fetcher threads of the given partitions' leaders going after a `resume`. librdkafka 2.0 applies a
+    /// resume on its main thread and leaves an idle fetcher asleep for up to a second; a request to the leader
+    /// (here a watermark query, a cheap round trip) wakes its thread, which then sees the partition fetchable.
+    /// Blocks for the round trips: call it off the consume thread's hot path.
+    func wakeFetchers(of partitions: [KafkaTopicPartition]) {
+        for partition in partitions {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            _ = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, 1_000)
+        }
+    }
+
+    /// Makes a consume call that is waiting on another thread return now (with what it has). Thread-safe.
+    func interruptConsume() {
+        if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
+    }
+
+    /// Fetches paused partitions again. Thread-safe, does not block.
+    func resume(_ partitions: [KafkaTopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        _ = RDKafkaTopicPartitionList.with(partitions.map { ($0.topic, $0.partition, Int64(RD_KAFKA_OFFSET_INVALID)) }) {
+            rd_kafka_resume_partitions(handle, $0)
         }
     }
 
