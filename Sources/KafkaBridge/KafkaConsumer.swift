@@ -141,6 +141,9 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// The longest a paused consumer's poll thread sleeps in one call.
+    private static let longestIdleWait = Duration.seconds(10)
+
     /// How long one look at the queue waits while records are expected after a resume.
     private static let resumedPollStep = Duration.milliseconds(5)
 
@@ -219,13 +222,15 @@ public final class KafkaConsumer: Service, Sendable {
                         }
                         if let idlePause {
                             let next = self.idleTick(idlePause)
-                            timeout = Int32(min(500, max(1, next / .milliseconds(1))))
+                            // A paused consumer sleeps until its probe is due; close and cancellation interrupt the wait.
+                            timeout = Int32(min(Double(Self.longestIdleWait / .milliseconds(1)), max(1, next / .milliseconds(1))))
                         }
                     }
                 }
             }
         } onCancel: {
             cancelled.withLockedValue { $0 = true }
+            client.interruptConsume()
         }
         try Task.checkCancellation()
         return try batch.get()
@@ -289,6 +294,7 @@ public final class KafkaConsumer: Service, Sendable {
         }
         guard first else { return }
         let client = self.client
+        client.interruptConsume()
         let logger = self.logger
         await blockingCall(on: pollQueue) {
             do {

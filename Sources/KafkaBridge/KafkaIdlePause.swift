@@ -21,7 +21,7 @@ public struct KafkaIdlePause: Sendable {
     public init(
         wakeups: KafkaLocalWakeups = KafkaLocalWakeups(),
         pauseAfter: Duration = .seconds(1),
-        probeEvery: Duration = .seconds(2),
+        probeEvery: Duration = .seconds(5),
         probeWindow: Duration = .milliseconds(150)
     ) {
         self.wakeups = wakeups

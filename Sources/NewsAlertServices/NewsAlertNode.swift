@@ -56,6 +56,8 @@ public struct NewsAlertNode: Sendable {
         public var shutdownDeadline: Duration = .seconds(20)
         /// How long a broker may hold a pipeline stage's fetch while nothing is new (`fetch.wait.max.ms`).
         public var fetchWaitMilliseconds = 50
+        /// On the embedded broker: idle stages pause and the process's producers wake them (see `KafkaIdlePause`).
+        public var pauseIdleStages = true
         /// The Prometheus text of this process's metrics, served on `/metrics`.
         public var metricsText: @Sendable () -> String = { "" }
         public var tickerWindow = 10_000
@@ -88,7 +90,7 @@ public struct NewsAlertNode: Sendable {
             kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
             // Every stage's producer is in this process: idle stages pause and the record that wakes them arrives at
             // once, instead of every stage asking the broker again each fetch wait.
-            kafka.idlePause = KafkaIdlePause()
+            if options.pauseIdleStages { kafka.idlePause = KafkaIdlePause() }
             embeddedBroker = broker
         }
         bootstrapServers = kafka.bootstrapServers

@@ -174,6 +174,11 @@ struct NodeOptions: ParsableArguments {
             throw ValidationError("NEWSALERT_FETCH_WAIT_MS must be a number of milliseconds from 1 to 10000")
         }
         options.fetchWaitMilliseconds = fetchWait
+        switch settings[.idlePause] {
+        case "on": options.pauseIdleStages = true
+        case "off": options.pauseIdleStages = false
+        default: throw ValidationError("NEWSALERT_IDLE_PAUSE must be on or off")
+        }
         options.ingest.bodyLimitBytes = bodyLimit
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom

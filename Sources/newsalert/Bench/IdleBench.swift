@@ -1,21 +1,23 @@
 import ArgumentParser
 import Foundation
 
-/// `newsalert bench idle`: what a `serve` with nothing to do costs, next to the same server at a baseline setting.
+/// `newsalert bench idle`: what a `serve` with nothing to do costs, next to the same server with its stages fetching
+/// all the time (the baseline).
 struct IdleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idle",
-        abstract: "CPU (% of one core), threads and RSS of an idle `newsalert serve`, next to a baseline fetch wait.",
+        abstract: "CPU (% of one core), threads and RSS of an idle `newsalert serve`, next to one whose idle stages keep fetching.",
         discussion: """
             Starts `newsalert serve` (this binary) on the embedded broker with an empty data directory, lets its consumer
             groups settle, then reads the process's CPU time from /proc over --seconds. The embedded broker holds an empty
-            fetch for the whole fetch wait (NEWSALERT_FETCH_WAIT_MS), so that setting is most of the idle cost; the
-            baseline run uses --baseline-fetch-wait-ms (20 ms, the setting before it was configurable).
+            fetch for the whole fetch wait (NEWSALERT_FETCH_WAIT_MS), so a stage that keeps fetching asks again that
+            often; `serve` pauses idle stages instead and wakes them from its own producers (NEWSALERT_IDLE_PAUSE=on).
+            The baseline run is the same server with NEWSALERT_IDLE_PAUSE=off.
             """)
 
     @Option(help: "Seconds to measure each server.") var seconds: Int = 60
     @Option(help: "Fetch wait of the pipeline stages, ms (NEWSALERT_FETCH_WAIT_MS).") var fetchWaitMs: Int = 50
-    @Option(help: "Fetch wait of the baseline run, ms; 0 skips it.") var baselineFetchWaitMs: Int = 20
+    @Flag(help: "Skip the baseline run.") var noBaseline = false
     @Option(help: "Brokers of the embedded cluster.") var brokers: Int = 1
     @Option(help: "Seconds to let a fresh server settle before measuring.") var warmUp: Int = 15
 
@@ -28,15 +30,18 @@ struct IdleBench: AsyncParsableCommand {
     func run() async throws {
         CommandLogging.bootstrap()
         var runs: [(label: String, sample: Sample)] = []
-        for (label, wait) in [("newsalert serve", fetchWaitMs), ("baseline", baselineFetchWaitMs)] where wait > 0 {
-            let server = try await ServeChild.start(extraArguments: ["--brokers", "\(brokers)"], environment: ["NEWSALERT_FETCH_WAIT_MS": "\(wait)"])
+        let settings = [("newsalert serve", "on"), ("baseline", "off")].prefix(noBaseline ? 1 : 2)
+        for (label, idlePause) in settings {
+            let server = try await ServeChild.start(
+                extraArguments: ["--brokers", "\(brokers)"],
+                environment: ["NEWSALERT_FETCH_WAIT_MS": "\(fetchWaitMs)", "NEWSALERT_IDLE_PAUSE": idlePause])
             defer { server.stop() }
             try await Task.sleep(for: .seconds(warmUp))
             let sample = try await Self.measure(pid: server.pid, seconds: seconds, rss: server.residentMegabytes)
-            let line = "\(label) (fetch wait \(wait) ms, \(brokers) broker\(brokers == 1 ? "" : "s")): "
+            let line = "\(label) (idle pause \(idlePause), fetch wait \(fetchWaitMs) ms, \(brokers) broker\(brokers == 1 ? "" : "s")): "
                 + "\(String(format: "%.2f", sample.coreShare * 100))% of one core over \(seconds) s, \(sample.threads) threads, RSS \(sample.residentMegabytes) MiB"
             printLine(line)
-            runs.append(("\(label) \(wait) ms", sample))
+            runs.append(("\(label) (idle pause \(idlePause))", sample))
         }
         printLine("summary: idle " + runs.map { "\($0.label) \(String(format: "%.2f", $0.sample.coreShare * 100))% of a core, \($0.sample.threads) threads" }.joined(separator: "; "))
     }

@@ -23,6 +23,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case kafkaSASLPassword = "NEWSALERT_KAFKA_SASL_PASSWORD"
     case shutdownDeadline = "NEWSALERT_SHUTDOWN_DEADLINE"
     case fetchWait = "NEWSALERT_FETCH_WAIT_MS"
+    case idlePause = "NEWSALERT_IDLE_PAUSE"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
@@ -44,6 +45,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mailFrom: "newsalert <alerts@newsalert.invalid>"
         case .shutdownDeadline: "20"
         case .fetchWait: "50"
+        case .idlePause: "on"
         default: nil
         }
     }
@@ -69,6 +71,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .kafkaSASLUsername: "librdkafka sasl.username"
         case .kafkaSASLPassword: "librdkafka sasl.password"
         case .shutdownDeadline: "seconds a graceful shutdown may take before the process exits anyway"
+        case .idlePause: "on or off: on the embedded broker, idle stages stop fetching and are woken by the process's own producers; records other processes write there arrive within 5 s (off: every stage fetches each fetch wait)"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
