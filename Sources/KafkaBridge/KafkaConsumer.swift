@@ -67,8 +67,9 @@ public final class KafkaConsumer: Service, Sendable {
         try client.subscribe(configuration.topics)
         if let idlePause = configuration.kafka.idlePause {
             let client = self.client
+            let resumeQueue = self.resumeQueue
             wakeupListener = idlePause.wakeups.listen(to: configuration.topics) {
-                KafkaConsumer.wake(state: state, client: client)
+                KafkaConsumer.wake(topic: $0, state: state, client: client, resumeQueue: resumeQueue, logger: logger)
             }
         } else {
             wakeupListener = nil
@@ -80,25 +81,33 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// A producer of this process stored a record on one of the topics: fetch now (resuming if paused) and stay
-    /// awake for another `pauseAfter`. Runs on the producer's delivery-report thread.
-    private static func wake(state: NIOLockedValueBox<State>, client: RDKafkaClient) {
+    /// awake for another `pauseAfter`. Runs on the producer's delivery-report thread, so the resume itself (a round
+    /// trip to librdkafka's main thread) happens on `resumeQueue`.
+    private static func wake(topic: String, state: NIOLockedValueBox<State>, client: RDKafkaClient, resumeQueue: DispatchQueue, logger: Logger) {
         let resumed: [KafkaTopicPartition]? = state.withLockedValue { state in
             state.lastActivity = .now
             state.probing = false
             guard state.paused else { return nil }
             state.paused = false
             state.resumedAwaitingRecords = true
-            let partitions = Array(state.assignment)
-            client.resume(partitions)
-            // The consume call now waiting would not see the first records; from its next call on it looks in short steps.
-            client.interruptConsume()
-            return partitions
+            return Array(state.assignment)
         }
-        if let resumed { fetcherWakeups.async { client.wakeFetchers(of: resumed) } }
+        guard let resumed else { return }
+        logger.debug("idle consumer woken by a record of this process", metadata: ["kafka.topic": "\(topic)"])
+        resumeQueue.async { resume(resumed, state: state, client: client, interruptingConsume: true) }
     }
 
-    /// Where resumed partitions' fetchers are woken (a blocking round trip), away from the threads that ring.
-    private static let fetcherWakeups = DispatchQueue(label: "newsalert.kafka.fetcher-wakeups")
+    /// Resumes `partitions` and gets librdkafka fetching them at once. Runs on `resumeQueue`.
+    private static func resume(_ partitions: [KafkaTopicPartition], state: NIOLockedValueBox<State>, client: RDKafkaClient, interruptingConsume: Bool) {
+        client.resume(partitions)
+        // A consume call already waiting would not see the first records; the next calls look in short steps.
+        if interruptingConsume { client.interruptConsume() }
+        client.wakeFetchers(of: partitions) { state.withLockedValue { $0.resumedAwaitingRecords && !$0.paused } }
+    }
+
+    /// Where this consumer's partitions are resumed and their fetchers woken (blocking round trips), in order, away
+    /// from the threads that ring and from the poll thread.
+    private let resumeQueue = DispatchQueue(label: "newsalert.kafka.consumer-resume")
 
     /// After a fetch that brought nothing: pauses an idle assignment, or resumes a paused one for a probe when due.
     /// Returns how long the next fetch may wait before this should be asked again.
@@ -113,8 +122,8 @@ public final class KafkaConsumer: Service, Sendable {
                     state.resumedAwaitingRecords = true
                     state.lastActivity = now
                     let partitions = Array(state.assignment)
-                    client.resume(partitions)
-                    Self.fetcherWakeups.async { client.wakeFetchers(of: partitions) }
+                    let shared = self.state
+                    resumeQueue.async { Self.resume(partitions, state: shared, client: client, interruptingConsume: false) }
                     return Self.resumedPollStep
                 }
                 return state.pausedAt + idlePause.probeEvery - now
@@ -126,6 +135,7 @@ public final class KafkaConsumer: Service, Sendable {
                 state.resumedAwaitingRecords = false
                 state.pausedAt = now
                 client.pause(Array(state.assignment))
+                logger.debug("idle consumer paused", metadata: ["kafka.group": "\(configuration.groupID)"])
                 return idlePause.probeEvery
             }
             let untilPause = state.lastActivity + window - now

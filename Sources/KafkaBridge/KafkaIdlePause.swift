@@ -36,7 +36,7 @@ public struct KafkaIdlePause: Sendable {
 public final class KafkaLocalWakeups: Sendable {
     private struct Listeners {
         var nextID = 0
-        var byTopic: [String: [Int: @Sendable () -> Void]] = [:]
+        var byTopic: [String: [Int: @Sendable (String) -> Void]] = [:]
     }
 
     private let listeners = NIOLockedValueBox(Listeners())
@@ -46,11 +46,11 @@ public final class KafkaLocalWakeups: Sendable {
     /// Tells every listener of `topic` that the broker acknowledged a record there.
     func recordStored(onTopic topic: String) {
         guard let wakes = listeners.withLockedValue({ $0.byTopic[topic] }) else { return }
-        for wake in wakes.values { wake() }
+        for wake in wakes.values { wake(topic) }
     }
 
-    /// Calls `wake` for every record stored on one of `topics`, until `stopListening` with the returned id.
-    func listen(to topics: [String], _ wake: @escaping @Sendable () -> Void) -> Int {
+    /// Calls `wake` with the topic of every record stored on one of `topics`, until `stopListening` with the returned id.
+    func listen(to topics: [String], _ wake: @escaping @Sendable (String) -> Void) -> Int {
         listeners.withLockedValue { listeners in
             let id = listeners.nextID
             listeners.nextID += 1

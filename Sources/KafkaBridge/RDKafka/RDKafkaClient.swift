@@ -221,11 +221,13 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     /// Gets the fetcher threads of the given partitions' leaders going after a `resume`. librdkafka 2.0 applies a
-    /// resume on its main thread and leaves an idle fetcher asleep for up to a second; a request to the leader
-    /// (here a watermark query, a cheap round trip) wakes its thread, which then sees the partition fetchable.
-    /// Blocks for the round trips: call it off the consume thread's hot path.
-    func wakeFetchers(of partitions: [KafkaTopicPartition]) {
+    /// resume on its main thread and leaves an idle fetcher thread asleep for up to a second; a request to the leader
+    /// (here a watermark query, a cheap round trip) wakes that thread, which then finds the partitions fetchable.
+    /// Asks partition after partition (each leader's thread needs one) while `stillNeeded()`; blocks for the round
+    /// trips, so it runs off the consume thread.
+    func wakeFetchers(of partitions: [KafkaTopicPartition], while stillNeeded: () -> Bool) {
         for partition in partitions {
+            guard stillNeeded() else { return }
             var low: Int64 = 0
             var high: Int64 = 0
             _ = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, 1_000)

@@ -73,6 +73,10 @@ struct E2EBench: AsyncParsableCommand {
         let received = arrivals.withLockedValue { $0 }
         let e2e = LatencySummary(posted.compactMap { token, start in received[token].map { ($0 - start).seconds * 1000 } })
         printLine("POST→frame:      \(e2e.count) of \(posted.count) arrived, p50 \(String(format: "%.1f", e2e.p50)) ms, p99 \(String(format: "%.1f", e2e.p99)) ms, max \(String(format: "%.1f", e2e.max)) ms")
+        // The first event finds every stage idle since the warm-up: the case of a FLASH on a quiet server.
+        if let (token, start) = posted.first(where: { $0.key.hasPrefix("e2e-0-") }), let arrival = received[token] {
+            printLine("first event (stages idle before it): \(String(format: "%.1f", (arrival - start).seconds * 1000)) ms")
+        }
 
         let baseline = try await Self.roundTrip(bootstrapServers: server.bootstrapServers, count: events, rate: rate, logger: logger)
         printLine("produce→consume: \(baseline.count) of \(events), p50 \(String(format: "%.1f", baseline.p50)) ms, p99 \(String(format: "%.1f", baseline.p99)) ms, max \(String(format: "%.1f", baseline.max)) ms")
