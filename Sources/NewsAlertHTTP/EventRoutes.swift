@@ -14,17 +14,19 @@ public struct IngestConfiguration: Sendable {
     public init() {}
 }
 
-/// The newsroom API: publish, correct, kill and look up events.
+/// The newsroom API: preview, publish, correct, kill and look up events.
 public struct EventRoutes: Sendable {
     let database: AppDatabase
     let publisher: any NewsEventPublisher
     let configuration: IngestConfiguration
+    let previewer: EventPreviewer
     let logger: Logger
 
-    public init(database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger) {
+    public init(database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, preview: EventPreviewSources, logger: Logger) {
         self.database = database
         self.publisher = publisher
         self.configuration = configuration
+        previewer = EventPreviewer(database: database, sources: preview)
         self.logger = logger
     }
 
@@ -95,6 +97,21 @@ public struct EventRoutes: Sendable {
     }
 
     public func add(to router: some RouterMethods<NewsAlertRequestContext>) {
+        // What the event would become, posted now: read-only (no topic, no idempotency record, no database write).
+        router.post("/v1/events/preview") { request, context in
+            _ = try context.require(.editor, .admin)
+            let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
+            let identity = EventIdentity.fresh()
+            let event: NewsEvent
+            do throws(ValidationFailure) {
+                event = try NewsEventInput(limits: configuration.inputLimits).event(from: body.object, id: identity.id, receivedAt: identity.receivedAt)
+            } catch {
+                throw APIError.invalidFields(error)
+            }
+            let threader = try await previewer.storyIndex()
+            if let problem = previewer.overrideProblem(event, in: threader) { throw APIError.invalidFields(ValidationFailure([problem])) }
+            return try Response.json(status: .ok, try await previewer.preview(event, threader: threader, now: Date()))
+        }
         router.post("/v1/events") { request, context in
             try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
                 try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: id, receivedAt: receivedAt)
@@ -155,6 +172,7 @@ public struct EventRoutes: Sendable {
         kill.status = .canceled
         kill.supersedes = original.id
         kill.reason = reason
+        kill.storyOverride = nil
         kill.publishedAt = receivedAt
         return kill
     }
@@ -207,6 +225,9 @@ public struct EventRoutes: Sendable {
             event = try makeEvent(body.object, identity.id, receivedAt)
         } catch {
             throw APIError.invalidFields(error)
+        }
+        if event.storyOverride != nil, let problem = previewer.overrideProblem(event, in: try await previewer.storyIndex()) {
+            throw APIError.invalidFields(ValidationFailure([problem]))
         }
         let publication: KafkaPosition
         do {

@@ -1348,7 +1348,7 @@ def openapi_operations() -> dict:
 def test_openapi_has_every_operation_of_the_api():
     paths = load_schema("openapi.yaml")["paths"]
     assert set(openapi_operations()) == {
-        ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/{id}", "get"),
+        ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/preview", "post"), ("/v1/events/{id}", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
         ("/v1/ticker", "get"), ("/v1/ticker/stream", "get"),
         ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),
