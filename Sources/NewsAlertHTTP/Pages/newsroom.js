@@ -1,4 +1,4 @@
-// newsalert newsroom console: sign in with an API key, publish, correct and kill items.
+// newsalert newsroom console: sign in with an API key, preview while typing, publish, correct and kill items.
 // Everything is rendered with textContent (never innerHTML), so headlines cannot inject markup.
 "use strict";
 
@@ -7,13 +7,13 @@ const $ = (id) => document.getElementById(id);
 
 function apiKey() { return sessionStorage.getItem(storageKey) || ""; }
 
-async function api(method, path, body) {
+async function api(method, path, body, options = {}) {
   const headers = { "Authorization": "Bearer " + apiKey() };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
-    headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    if (!options.readOnly) headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   }
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(path, { method, headers, signal: options.signal, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
@@ -55,7 +55,128 @@ function formEvent() {
   for (const field of ["summary", "body", "byline"]) {
     if ($(field).value.trim()) event[field] = $(field).value;
   }
+  if ($("story-choice").value && !$("corrects").value) event.story_override = $("story-choice").value;
   return event;
+}
+
+// --- Preview while typing: POST /v1/events/preview, debounced, read-only. ---
+
+const previewDelay = 350;
+let previewTimer = null;
+let previewController = null;
+let previewSequence = 0;
+
+function schedulePreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(runPreview, previewDelay);
+}
+
+async function runPreview() {
+  const sequence = ++previewSequence;
+  if (previewController) previewController.abort();
+  $("preview-error").textContent = "";
+  if ($("corrects").value) {
+    $("preview-result").hidden = true;
+    $("preview-status").textContent = "A correction joins the story of the item it corrects and goes to everyone who got it.";
+    return;
+  }
+  if (!$("headline").value.trim()) {
+    $("preview-result").hidden = true;
+    $("preview-status").textContent = "Type a headline to see what newsalert makes of it.";
+    return;
+  }
+  previewController = new AbortController();
+  $("preview-status").textContent = "Previewing…";
+  try {
+    const preview = await api("POST", "/v1/events/preview", formEvent(), { readOnly: true, signal: previewController.signal });
+    if (sequence !== previewSequence) return;
+    renderPreview(preview);
+    $("preview-status").textContent = "Preview of “" + preview.event.headline + "”";
+  } catch (error) {
+    if (error.name === "AbortError" || sequence !== previewSequence) return;
+    $("preview-result").hidden = true;
+    $("preview-status").textContent = "";
+    $("preview-error").textContent = "Preview: " + error.message;
+  }
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function renderPreview(preview) {
+  const dedup = preview.dedup;
+  const verdict = $("preview-dedup");
+  verdict.dataset.decision = dedup.decision;
+  verdict.dataset.storyId = dedup.story_id || "";
+  verdict.className = dedup.decision === "update" ? "verdict-update" : "";
+  if (dedup.decision === "update") {
+    verdict.textContent = "update of " + dedup.story_id + " (similarity " + dedup.similarity.toFixed(2) + ")" +
+      (dedup.new_information.length ? "; new: " + dedup.new_information.join(", ") : "; adds nothing new: not sent again to those who have the story") +
+      " — " + dedup.because;
+    offerStory(dedup.story_id, dedup.story_lines[0] ? dedup.story_lines[0].headline : dedup.story_id);
+  } else if (dedup.decision === "duplicate") {
+    verdict.textContent = "exact duplicate of " + dedup.duplicate_of + (dedup.story_id ? " in " + dedup.story_id : "") + ": it would be dropped — " + dedup.because;
+  } else {
+    verdict.textContent = "new story — " + dedup.because;
+  }
+  $("preview-story-lines").replaceChildren(...dedup.story_lines.map((line) => {
+    const item = element("li", "earlier: " + line.headline);
+    item.dataset.eventId = line.event_id;
+    return item;
+  }));
+
+  const enrichment = preview.enrichment;
+  const why = (field) => enrichment.reasons.filter((reason) => reason.field === field).map((reason) => reason.value + ": " + reason.because).join("; ");
+  const rows = [
+    ["section", "Section", enrichment.section],
+    ["regions", "Regions", enrichment.regions.join(", ") || "none"],
+    ["countries", "Countries", enrichment.countries.join(", ") || "none"],
+    ["entities", "Entities", enrichment.entities.map((entity) => entity.name).join(", ") || "none"],
+    ["urgency", "Urgency", String(enrichment.urgency) + (enrichment.urgency === 1 ? " (FLASH)" : "")],
+  ];
+  $("preview-tags").replaceChildren(...rows.flatMap(([field, label, value]) => {
+    const term = element("dt", label);
+    const definition = element("dd");
+    definition.id = "preview-" + field;
+    definition.append(element("span", value, "value"));
+    const reasons = why(field);
+    if (reasons) definition.append(element("span", reasons, "why"));
+    return [term, definition];
+  }));
+
+  const audience = preview.audience;
+  const summary = $("preview-audience");
+  summary.dataset.subscribersNow = audience.subscribers_now;
+  summary.dataset.channelsNow = audience.channels_now;
+  summary.textContent = audience.subscribers_now + " subscriber(s) on " + audience.channels_now + " channel(s) now; " +
+    audience.total.held_quiet_hours + " held for quiet hours, " + audience.total.held_digest + " for digests, " +
+    audience.total.dropped_budget + " over budget" + (audience.drop_reasons.length ? " (" + audience.drop_reasons.join("; ") + ")" : "");
+  $("preview-channels").tBodies[0].replaceChildren(...["webhook", "email", "ticker"].map((channel) => {
+    const counts = audience.by_channel[channel];
+    const row = element("tr");
+    row.dataset.channel = channel;
+    row.append(element("th", channel), element("td", String(counts.now)), element("td", String(counts.held_quiet_hours)),
+      element("td", String(counts.held_digest)), element("td", String(counts.dropped_budget)));
+    row.firstChild.scope = "row";
+    return row;
+  }));
+  $("preview-ticker").textContent = audience.ticker_readers + " ticker reader(s) connected";
+  $("preview-ticker").dataset.readers = audience.ticker_readers;
+  $("preview-result").hidden = false;
+}
+
+/** Adds "Update of …" for a story to the story choice, once. */
+function offerStory(storyID, headline) {
+  if (!storyID) return;
+  const choice = $("story-choice");
+  if (Array.from(choice.options).some((option) => option.value === storyID)) return;
+  const option = element("option", "Update of " + storyID + ": " + headline);
+  option.value = storyID;
+  choice.append(option);
 }
 
 async function publish(event) {
@@ -69,6 +190,7 @@ async function publish(event) {
     $("publish-status").textContent = (corrects ? "Correction " : "Published ") + accepted.id + " (partition " + accepted.partition + ", offset " + accepted.offset + ")";
     $("publish-form").reset();
     endCorrection();
+    schedulePreview();
     await loadRecent();
   } catch (error) {
     $("publish-status").textContent = "";
@@ -86,6 +208,7 @@ function startCorrection(item) {
   $("urgency").value = item.event.urgency || "";
   $("cancel-correction").hidden = false;
   $("headline").focus();
+  schedulePreview();
 }
 
 function endCorrection() {
@@ -143,12 +266,17 @@ function renderItem(item) {
 async function loadRecent() {
   const page = await api("GET", "/v1/events?limit=50");
   $("recent").replaceChildren(...page.events.map(renderItem));
+  for (const item of page.events) {
+    if (item.story_id && !item.killed && item.event.status !== "canceled") offerStory(item.story_id, item.event.headline);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
   $("publish-form").addEventListener("submit", publish);
-  $("cancel-correction").addEventListener("click", () => { $("publish-form").reset(); endCorrection(); });
+  $("cancel-correction").addEventListener("click", () => { $("publish-form").reset(); endCorrection(); schedulePreview(); });
+  $("publish-form").addEventListener("input", schedulePreview);
+  $("publish-form").addEventListener("change", schedulePreview);
   $("refresh").addEventListener("click", () => loadRecent().catch((e) => { $("publish-error").textContent = e.message; }));
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem(storageKey); showSignedIn(false); });
   if (apiKey()) loadRecent().then(() => showSignedIn(true)).catch(() => showSignedIn(false));

@@ -1,0 +1,196 @@
+"""The newsroom console as an editor's desk: preview while typing, then send, in headless Chromium.
+
+A fresh `newsalert serve` (allowed to deliver webhooks to 127.0.0.1) has four subscribers: three whose
+rule matches the word `Kawnin`, each with a webhook channel on the receiver of this module, and one on
+`Damascus`. The first Kawnin line is posted through the API and delivered. Then, in the page, an
+editor types the later Kawnin line: before anything is sent the preview beside the form says "update
+of" the first line's story and shows that line, and counts three subscribers and three webhook
+channels alerted now. Sending it delivers exactly those three updates. Overrides chosen in the page
+(section, urgency, "new story") are published and followed by the enrich stage.
+
+The preview itself has no side effect: an invalid body is 422 naming the fields, and neither an
+invalid nor a valid preview puts a record on `news.events` or claims its Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import (
+    CHANGELOG_TOPIC, NewsalertServer, TopicReader, call, describe, own_newsalert_server, stored_record_count,
+    wait_until,
+)
+from test_newsroom_console import (  # noqa: F401 - `browser` is a fixture
+    PHONE, assert_fits, assert_nothing_external, browser, choose, console_errors, element, recent_items, set_viewport,
+    wait_for,
+)
+from test_webhook_delivery import Receiver, alerts_of_event, new_subscriber
+
+KAWNIN_TARGETS = "Al Mayadeen's correspondent in South Lebanon: Israeli drone targets a car in the town of Kawnin"
+KAWNIN_MARTYRED = "Al Mayadeen's correspondent in South Lebanon: One martyred in the Israeli drone strike on a car in the town of Kawnin"
+DELIVERY_TIMEOUT = 60.0
+KAWNIN_PATHS = ["/desk/a", "/desk/b", "/desk/c"]
+
+
+@pytest.fixture(scope="module")
+def server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("newsroom-desk"), ["--webhook-allow", "127.0.0.1/32"]) as server_:
+        yield server_
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    receiver_ = Receiver()
+    yield receiver_
+    receiver_.close()
+
+
+@pytest.fixture(scope="module")
+def changelog(server: NewsalertServer) -> Iterator[TopicReader]:
+    reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
+    yield reader
+    reader.close()
+
+
+def enriched_story(server: NewsalertServer, event_id: str) -> str:
+    """Waits until the enrich stage threaded ``event_id``; returns its story id."""
+    def story():
+        return call(server, "GET", f"/v1/events/{event_id}", server.editor_key, 200).get("story_id")
+    found = wait_until(story, timeout=DELIVERY_TIMEOUT, interval=0.2)
+    assert found, f"{event_id} was not enriched within {DELIVERY_TIMEOUT:.0f} s\n{server.process.describe()}"
+    return found
+
+
+def sign_in(driver, server: NewsalertServer) -> None:
+    driver.get(server.url("/newsroom"))
+    element(driver, "api-key").send_keys(server.editor_key)
+    element(driver, "sign-in").click()
+    element(driver, "headline")
+
+
+def preview_state(driver) -> dict:
+    """What the preview panel shows, read in one go."""
+    return driver.execute_script("""
+        const dedup = document.getElementById('preview-dedup');
+        const audience = document.getElementById('preview-audience');
+        const rows = {};
+        for (const row of document.querySelectorAll('#preview-channels tbody tr')) {
+          rows[row.dataset.channel] = Array.from(row.querySelectorAll('td'), cell => Number(cell.textContent));
+        }
+        return {
+          shown: !document.getElementById('preview-result').hidden,
+          status: document.getElementById('preview-status').textContent,
+          decision: dedup.dataset.decision || '', story: dedup.dataset.storyId || '', verdict: dedup.textContent,
+          lines: Array.from(document.querySelectorAll('#preview-story-lines li'), item => item.textContent),
+          subscribers: Number(audience.dataset.subscribersNow), channels: Number(audience.dataset.channelsNow),
+          rows, section: (document.querySelector('#preview-section .value') || {}).textContent || '',
+          urgency: (document.querySelector('#preview-urgency .value') || {}).textContent || '',
+        };""")
+
+
+def new_event_id(driver, before: dict[str, str], headline: str):
+    return next((event_id for event_id, text in recent_items(driver).items()
+                 if event_id and event_id not in before and headline in text), None)
+
+
+def test_preview_shows_the_update_and_its_audience_before_sending(server, receiver, changelog, browser, tmp_path):
+    driver = browser
+    subscribers = [new_subscriber(server, receiver, changelog, f"kawnin-{index}", {"keywords": "Kawnin"}, [path])
+                   for index, path in enumerate(KAWNIN_PATHS)]
+    new_subscriber(server, receiver, changelog, "damascus", {"keywords": "Damascus"}, ["/desk/damascus"])
+
+    first_id = call(server, "POST", "/v1/events", server.editor_key, 202, json={"kind": "breaking", "headline": KAWNIN_TARGETS})["id"]
+    story_id = enriched_story(server, first_id)
+    assert story_id == f"story-{first_id}"
+    for path in KAWNIN_PATHS:
+        receiver.wait_for(path, alerts_of_event(first_id, "alert"), DELIVERY_TIMEOUT, f"the alert about {first_id}", server)
+
+    sign_in(driver, server)
+    element(driver, "headline").send_keys(KAWNIN_MARTYRED)
+
+    # Before sending: "update of" the story, with the earlier line, and the audience it would reach now.
+    state = wait_for(driver, lambda d: (lambda s: s if s["shown"] and KAWNIN_MARTYRED in s["status"] and s["decision"] == "update" else None)(preview_state(d)),
+                     "the preview to say 'update of' the Kawnin story")
+    assert state["story"] == story_id
+    assert state["verdict"].startswith(f"update of {story_id} (similarity "), state["verdict"]
+    assert state["lines"] == [f"earlier: {KAWNIN_TARGETS}"], state["lines"]
+    assert (state["subscribers"], state["channels"]) == (3, 3), state
+    assert state["rows"] == {"webhook": [3, 0, 0, 0], "email": [0, 0, 0, 0], "ticker": [0, 0, 0, 0]}, state["rows"]
+    assert call(server, "GET", "/v1/events?limit=200", server.editor_key, 200)["events"][0]["event"]["id"] == first_id, \
+        "the preview published nothing"
+
+    # The phone layout holds the preview too.
+    set_viewport(driver, *PHONE)
+    wait_for(driver, lambda d: d.execute_script("return window.innerWidth") == PHONE[0], "the phone viewport")
+    assert_fits(driver, tmp_path / "newsroom-desk-preview-390x844.png")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    # Sending it delivers exactly the previewed audience: one update per Kawnin channel.
+    before = recent_items(driver)
+    element(driver, "publish").click()
+    update_id = wait_for(driver, lambda d: new_event_id(d, before, KAWNIN_MARTYRED), "the update to appear in #recent")
+    for path in KAWNIN_PATHS:
+        received = receiver.wait_for(path, alerts_of_event(update_id, "update"), DELIVERY_TIMEOUT, f"the update {update_id}", server)
+        assert len(received) == 1, [request.summary() for request in received]
+        assert received[0].alert["story"]["story_id"] == story_id
+    counted = wait_until(lambda: (lambda view: view if view["alerts_delivered"] == 3 else None)(
+        call(server, "GET", f"/v1/events/{update_id}", server.editor_key, 200)), timeout=DELIVERY_TIMEOUT, interval=0.2)
+    assert counted, f"the delivery log of {update_id} did not reach 3 delivered alerts"
+    assert counted["alerts_by_channel"] == {"webhook": 3}, counted["alerts_by_channel"]
+    assert counted["story_id"] == story_id
+    assert sum(len(alerts_of_event(update_id)(receiver.requests(path))) for path in [*KAWNIN_PATHS, "/desk/damascus"]) == 3
+    assert len(subscribers) == 3
+    assert_nothing_external(driver, server.base_url)
+    assert console_errors(driver) == []
+
+
+def test_overrides_chosen_in_the_page_are_published_and_followed(server, browser):
+    driver = browser
+    headline = "Al Mayadeen's correspondent in South Lebanon: A second drone strike on a car in the town of Kawnin"
+    sign_in(driver, server)
+    element(driver, "headline").send_keys(headline)
+    choose(element(driver, "section"), "Economy")
+    urgency = element(driver, "urgency")
+    urgency.clear()
+    urgency.send_keys("2")
+    choose(element(driver, "story-choice"), "new")
+    state = wait_for(driver, lambda d: (lambda s: s if s["shown"] and headline in s["status"] and s["section"] == "Economy"
+                                        and s["urgency"] == "2" and s["decision"] == "new_story" else None)(preview_state(d)),
+                     "the preview to follow the overrides")
+    assert state["verdict"] == "new story — the newsroom asked for a new story", state["verdict"]
+    before = recent_items(driver)
+    element(driver, "publish").click()
+    event_id = wait_for(driver, lambda d: new_event_id(d, before, headline), "the item to appear in #recent")
+    view = call(server, "GET", f"/v1/events/{event_id}", server.editor_key, 200)
+    assert (view["event"]["section"], view["event"]["urgency"], view["event"]["story_override"]) == ("Economy", 2, "new")
+    assert enriched_story(server, event_id) == f"story-{event_id}", "the enrich stage started a new story as asked"
+    view = call(server, "GET", f"/v1/events/{event_id}", server.editor_key, 200)
+    assert view["dedup"] == f"new #1 of story-{event_id}"
+    assert (view["enrichment"]["section"], view["enrichment"]["urgency"]) == ("Economy", 2)
+    assert console_errors(driver) == []
+
+
+def test_preview_has_no_side_effect(server):
+    records_before = stored_record_count(server.bootstrap_servers, "news.events")
+    key = {"Idempotency-Key": "desk-preview-1"}
+    invalid = server.request("POST", "/v1/events/preview", key=server.editor_key, headers=key,
+                             json={"kind": "flash", "urgency": 0, "story_override": "later"})
+    assert invalid.status_code == 422, describe(invalid)
+    error = invalid.json()["error"]
+    assert error["code"] == "invalid_fields"
+    assert {field["field"] for field in error["fields"]} == {"kind", "headline", "urgency", "story_override"}, error
+    valid = server.request("POST", "/v1/events/preview", key=server.editor_key, headers=key,
+                           json={"kind": "breaking", "headline": "Explosion heard in central Damascus"})
+    assert valid.status_code == 200, describe(valid)
+    assert valid.json()["dedup"]["decision"] == "new_story"
+    # The same key on a real post with another body is accepted: the previews claimed nothing.
+    posted = server.request("POST", "/v1/events", key=server.editor_key, headers=key,
+                            json={"kind": "breaking", "headline": "Sirens heard in the north"})
+    assert posted.status_code == 202, describe(posted)
+    assert posted.headers.get("Idempotent-Replayed") is None
+    # Exactly one record more on news.events: the post's.
+    assert wait_until(lambda: stored_record_count(server.bootstrap_servers, "news.events") >= records_before + 1, timeout=30)
+    assert stored_record_count(server.bootstrap_servers, "news.events") == records_before + 1
