@@ -7,9 +7,24 @@ import NewsAlertStore
 
 /// Settings of the newsroom ingest API.
 public struct IngestConfiguration: Sendable {
+    /// When a FLASH (urgency 1) waits for a second editor before it goes on `news.events`.
+    public enum FlashApproval: String, Sendable, CaseIterable {
+        /// Never: a FLASH is published at once.
+        case off
+        /// Always, even with a single editor key (someone must create a second one).
+        case on
+        /// When the newsroom has more than one editor key.
+        case auto
+    }
+
     /// Largest accepted request body in bytes.
     public var bodyLimitBytes = 256 * 1024
     public var inputLimits = NewsEventInput.Limits()
+    public var flashApproval = FlashApproval.auto
+    /// How long a FLASH may wait for a second editor before it expires unpublished.
+    public var approvalWindow: TimeInterval = 15 * 60
+    /// How far ahead `publish_at` may lie.
+    public var maxEmbargo: TimeInterval = 30 * 86_400
 
     public init() {}
 }
@@ -102,21 +117,26 @@ public struct EventRoutes: Sendable {
             _ = try context.require(.editor, .admin)
             let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
             let identity = EventIdentity.fresh()
-            let event: NewsEvent
+            var object = body.object
+            var problems: [FieldProblem] = []
+            _ = publishAt(removingFrom: &object, receivedAt: identity.receivedAt, problems: &problems)
+            var event: NewsEvent?
             do throws(ValidationFailure) {
-                event = try NewsEventInput(limits: configuration.inputLimits).event(from: body.object, id: identity.id, receivedAt: identity.receivedAt)
+                event = try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: identity.id, receivedAt: identity.receivedAt)
             } catch {
-                throw APIError.invalidFields(error)
+                problems = error.problems + problems
             }
+            guard problems.isEmpty, let event else { throw APIError.invalidFields(ValidationFailure(problems)) }
             let threader = try await previewer.storyIndex()
             if let problem = previewer.overrideProblem(event, in: threader) { throw APIError.invalidFields(ValidationFailure([problem])) }
             return try Response.json(status: .ok, try await previewer.preview(event, threader: threader, now: Date()))
         }
         router.post("/v1/events") { request, context in
-            try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
+            try await publish(request, context, mayHold: true) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
                 try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: id, receivedAt: receivedAt)
             }
         }
+        HeldEventRoutes(database: database).add(to: router)
         router.post("/v1/events/{id}/corrections") { request, context in
             let original = try await liveOriginal(context)
             return try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
@@ -179,7 +199,7 @@ public struct EventRoutes: Sendable {
 
     /// Auth, body checks, idempotency, validation, publish, record: the path every write shares.
     private func publish(
-        _ request: Request, _ context: NewsAlertRequestContext,
+        _ request: Request, _ context: NewsAlertRequestContext, mayHold: Bool = false,
         makeEvent: @escaping @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
     ) async throws -> Response {
         let principal = try context.require(.editor, .admin)
@@ -187,7 +207,7 @@ public struct EventRoutes: Sendable {
         let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
         guard let idempotencyKey else {
             return Response.json(status: .accepted, data: try await validateAndPublish(
-                body, as: .fresh(), principal: principal, idempotencyKey: nil, makeEvent: makeEvent))
+                body, as: .fresh(), principal: principal, idempotencyKey: nil, mayHold: mayHold, makeEvent: makeEvent))
         }
         // The key covers the method and path too: the same key on another endpoint is another request.
         let fingerprint = Data("\(request.method) \(request.uri.path)\n".utf8) + body.data
@@ -202,7 +222,7 @@ public struct EventRoutes: Sendable {
             throw APIError(.conflict, code: "idempotency_key_in_progress", message: "a request with this Idempotency-Key is still being processed; retry shortly")
         case .proceed(let identity):
             do {
-                let accepted = try await validateAndPublish(body, as: identity, principal: principal, idempotencyKey: idempotencyKey, makeEvent: makeEvent)
+                let accepted = try await validateAndPublish(body, as: identity, principal: principal, idempotencyKey: idempotencyKey, mayHold: mayHold, makeEvent: makeEvent)
                 try await database.completeIdempotentRequest(idempotencyKey, principal: principal, status: 202, body: accepted)
                 return Response.json(status: .accepted, data: accepted)
             } catch let error as APIError where (400..<500).contains(error.status.code) {
@@ -215,19 +235,81 @@ public struct EventRoutes: Sendable {
         }
     }
 
+    /// The answer to an event held back: waiting for a second editor, or for its publish time.
+    struct Held: Encodable {
+        var id: String
+        var status: String
+        var expiresAt: Date?
+        var publishAt: Date?
+        var requestedByName: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, status
+            case expiresAt = "expires_at"
+            case publishAt = "publish_at"
+            case requestedByName = "requested_by_name"
+        }
+    }
+
+    /// Takes `publish_at` out of a request object: a time after `receivedAt` and at most `maxEmbargo` ahead.
+    func publishAt(removingFrom object: inout [String: Any], receivedAt: Date, problems: inout [FieldProblem]) -> Date? {
+        guard let raw = object.removeValue(forKey: "publish_at"), !(raw is NSNull) else { return nil }
+        guard let text = raw as? String, let date = RFC3339.parse(text) else {
+            problems.append(FieldProblem(field: "publish_at", problem: "must be an RFC 3339 date-time such as 2025-06-24T18:38:00Z"))
+            return nil
+        }
+        if date <= receivedAt {
+            problems.append(FieldProblem(field: "publish_at", problem: "is not in the future (\(RFC3339.format(receivedAt)) now): leave it out to publish at once"))
+            return nil
+        }
+        if date > receivedAt.addingTimeInterval(configuration.maxEmbargo) {
+            problems.append(FieldProblem(field: "publish_at", problem: "is more than \(Int(configuration.maxEmbargo / 86_400)) days ahead"))
+            return nil
+        }
+        return date
+    }
+
+    /// Whether this event must wait for a second editor: a FLASH (the newsroom's urgency, else the inferred one)
+    /// while approval is on, or on automatically because the newsroom has more than one editor key.
+    private func needsApproval(_ event: NewsEvent) async throws -> Bool {
+        guard configuration.flashApproval != .off else { return false }
+        guard (event.urgency ?? previewer.sources.enricher.enrich(event).urgency) == .flash else { return false }
+        return configuration.flashApproval == .on ? true : try await database.editorKeyCount() > 1
+    }
+
     private func validateAndPublish(
-        _ body: JSONRequestBody, as identity: EventIdentity, principal: APIPrincipal, idempotencyKey: String?,
+        _ body: JSONRequestBody, as identity: EventIdentity, principal: APIPrincipal, idempotencyKey: String?, mayHold: Bool,
         makeEvent: @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
     ) async throws -> Data {
         let receivedAt = identity.receivedAt
-        let event: NewsEvent
-        do {
-            event = try makeEvent(body.object, identity.id, receivedAt)
+        var object = body.object
+        var problems: [FieldProblem] = []
+        let publishAt = mayHold ? self.publishAt(removingFrom: &object, receivedAt: receivedAt, problems: &problems) : nil
+        var made: NewsEvent?
+        do throws(ValidationFailure) {
+            made = try makeEvent(object, identity.id, receivedAt)
         } catch {
-            throw APIError.invalidFields(error)
+            problems = error.problems + problems
         }
+        guard problems.isEmpty, var event = made else { throw APIError.invalidFields(ValidationFailure(problems)) }
         if event.storyOverride != nil, let problem = previewer.overrideProblem(event, in: try await previewer.storyIndex()) {
             throw APIError.invalidFields(ValidationFailure([problem]))
+        }
+        if mayHold {
+            // An embargoed item is published as of its publish time, unless the newsroom dated it itself.
+            if let publishAt, object["published_at"] == nil || object["published_at"] is NSNull { event.publishedAt = publishAt }
+            var held: HeldEvent?
+            if try await needsApproval(event) {
+                held = try await database.holdForApproval(event, requestedBy: principal, at: receivedAt,
+                                                          expiresAt: receivedAt.addingTimeInterval(configuration.approvalWindow), publishAt: publishAt)
+            } else if let publishAt {
+                held = try await database.schedule(event, requestedBy: principal, at: receivedAt, publishAt: publishAt)
+            }
+            if let held {
+                logger.info("event held", metadata: ["event.id": "\(event.id)", "held.state": "\(held.state.rawValue)"])
+                return try JSONEncoder.newsAlert.encode(Held(
+                    id: held.event.id, status: held.state.rawValue, expiresAt: held.expiresAt, publishAt: held.publishAt, requestedByName: held.requestedByName))
+            }
         }
         let publication: KafkaPosition
         do {

@@ -159,6 +159,7 @@ public struct NewsAlertNode: Sendable {
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: admin)
+        services.append(HeldEventReleaser(database: database, publisher: publisher, logger: logger))
         var ticker: TickerRoutes?
         var tickerHub: TickerHub?
         if options.roles.contains(.ticker) {

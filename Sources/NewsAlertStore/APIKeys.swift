@@ -11,6 +11,14 @@ public enum APIRole: String, Codable, Sendable, CaseIterable {
 public struct APIPrincipal: Sendable, Hashable {
     public var keyID: String
     public var role: APIRole
+    /// Who holds the key, as people see it in the console and in decisions (the key id when unnamed).
+    public var displayName: String
+
+    public init(keyID: String, role: APIRole, displayName: String? = nil) {
+        self.keyID = keyID
+        self.role = role
+        self.displayName = displayName ?? keyID
+    }
 }
 
 /// A newly created API key. `secret` is shown once; only its SHA-256 is stored.
@@ -22,13 +30,13 @@ public struct CreatedAPIKey: Sendable {
 
 extension AppDatabase {
     /// Creates a key: `nak_` + 32 random bytes (base64url). The database keeps only the hash.
-    public func createAPIKey(role: APIRole, label: String? = nil) throws -> CreatedAPIKey {
+    public func createAPIKey(role: APIRole, label: String? = nil, displayName: String? = nil) throws -> CreatedAPIKey {
         let secret = "nak_" + Self.randomSecret()
         let id = "key_" + String(Self.hash(secret).prefix(12))
         try writer.write { db in
             try db.execute(
-                sql: "INSERT INTO api_key (id, role, secret_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [id, role.rawValue, Self.hash(secret), label, Date()])
+                sql: "INSERT INTO api_key (id, role, secret_hash, label, display_name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, role.rawValue, Self.hash(secret), label, displayName, Date()])
         }
         return CreatedAPIKey(id: id, role: role, secret: secret)
     }
@@ -37,8 +45,10 @@ extension AppDatabase {
     public func authenticate(secret: String) async throws -> APIPrincipal? {
         let hash = Self.hash(secret)
         return try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, role FROM api_key WHERE secret_hash = ? AND revoked_at IS NULL", arguments: [hash])
-                .flatMap { row in APIRole(rawValue: row["role"]).map { APIPrincipal(keyID: row["id"], role: $0) } }
+            try Row.fetchOne(db, sql: "SELECT id, role, display_name, label FROM api_key WHERE secret_hash = ? AND revoked_at IS NULL", arguments: [hash])
+                .flatMap { row in
+                    APIRole(rawValue: row["role"]).map { APIPrincipal(keyID: row["id"], role: $0, displayName: row["display_name"] ?? row["label"]) }
+                }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NewsAlertDelivery
+import NewsAlertHTTP
 import Metrics
 import NIOSSL
 import NewsAlertServices
@@ -112,6 +113,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Brokers of the embedded cluster (one machine, one process: more brokers add threads and idle cost, not safety).") var brokers: Int = 1
     @Option(help: "Replication factor for topics created on a real cluster.") var replicationFactor: Int = 3
     @Option(help: "Largest accepted request body in bytes.") var bodyLimit: Int = 256 * 1024
+    @Option(help: "FLASH approval by a second editor: auto (when there is more than one editor key), on or off.") var flashApproval: String = "auto"
+    @Option(help: "Seconds a FLASH may wait for a second editor before it expires unpublished.") var approvalWindow: Double = 900
     @Option(help: "Comma-separated CIDRs or host names webhooks may reach despite the SSRF guard, e.g. 127.0.0.1/32. Env: NEWSALERT_WEBHOOK_ALLOW.")
     var webhookAllow: String?
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
@@ -175,6 +178,12 @@ struct NodeOptions: ParsableArguments {
         }
         options.fetchWaitMilliseconds = fetchWait
         options.ingest.bodyLimitBytes = bodyLimit
+        guard let approval = IngestConfiguration.FlashApproval(rawValue: flashApproval) else {
+            throw ValidationError("--flash-approval must be auto, on or off")
+        }
+        guard approvalWindow > 0 else { throw ValidationError("--approval-window must be a number of seconds above 0") }
+        options.ingest.flashApproval = approval
+        options.ingest.approvalWindow = approvalWindow
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom
         options.publicURL = settings[.publicURL] ?? options.publicURL
