@@ -29,6 +29,7 @@ function showSignedIn(signedIn) {
   $("signin-panel").hidden = signedIn;
   $("publish-panel").hidden = !signedIn;
   $("recent-panel").hidden = !signedIn;
+  $("held-panel").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
 }
 
@@ -56,6 +57,7 @@ function formEvent() {
     if ($(field).value.trim()) event[field] = $(field).value;
   }
   if ($("story-choice").value && !$("corrects").value) event.story_override = $("story-choice").value;
+  if ($("publish-at").value && !$("corrects").value) event.publish_at = new Date($("publish-at").value).toISOString();
   return event;
 }
 
@@ -187,7 +189,13 @@ async function publish(event) {
   try {
     const path = corrects ? "/v1/events/" + encodeURIComponent(corrects) + "/corrections" : "/v1/events";
     const accepted = await api("POST", path, formEvent());
-    $("publish-status").textContent = (corrects ? "Correction " : "Published ") + accepted.id + " (partition " + accepted.partition + ", offset " + accepted.offset + ")";
+    if (accepted.status === "pending_approval") {
+      $("publish-status").textContent = "FLASH " + accepted.id + " held: waiting for a second editor to approve it (until " + clock(accepted.expires_at) + ")";
+    } else if (accepted.status === "scheduled") {
+      $("publish-status").textContent = "Embargoed " + accepted.id + " until " + clock(accepted.publish_at);
+    } else {
+      $("publish-status").textContent = (corrects ? "Correction " : "Published ") + accepted.id + " (partition " + accepted.partition + ", offset " + accepted.offset + ")";
+    }
     $("publish-form").reset();
     endCorrection();
     schedulePreview();
@@ -263,7 +271,91 @@ function renderItem(item) {
   return li;
 }
 
+// --- Held back: FLASH approval by a second editor, embargoes with a countdown. ---
+
+function clock(iso) {
+  return new Date(iso).toLocaleString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", day: "numeric", month: "short" });
+}
+
+/** "1:05:09", "4:02", "0:07" until `iso`; "now" once it is past. */
+function countdown(iso) {
+  const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+  if (seconds <= 0) return "now";
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+}
+
+function heldWhen(held) {
+  if (held.state === "pending_approval") {
+    return (held.requested_by_you ? "waiting for a second editor" : "needs your approval") + " · expires in " + countdown(held.expires_at);
+  }
+  if (held.state === "scheduled") {
+    return (held.decision === "approved" ? "approved by " + held.decided_by_name + " · " : "") + "publishes in " + countdown(held.publish_at);
+  }
+  const by = held.decided_by_name ? " by " + held.decided_by_name : "";
+  const when = held.decided_at ? " at " + clock(held.decided_at) : "";
+  if (held.state === "published") return "published" + (held.decision === "approved" ? " · approved" + by : "") + (held.published_at ? " at " + clock(held.published_at) : "");
+  return held.state + by + when + (held.note ? " · " + held.note : "");
+}
+
+function renderHeld(held) {
+  const li = document.createElement("li");
+  li.dataset.eventId = held.event.id;
+  li.dataset.state = held.state;
+  const headline = element("span", held.event.headline, "headline");
+  const meta = element("span", "", "meta");
+  const when = element("span", heldWhen(held), "when");
+  when.dataset.role = "when";
+  meta.append((held.event.urgency === 1 ? "FLASH · " : "") + "posted by " + held.requested_by_name + " · ", when);
+  li.append(headline, meta);
+  const actions = element("span", undefined, "item-actions");
+  const act = (label, action, className) => {
+    const button = element("button", label, "small" + (className ? " " + className : ""));
+    button.type = "button";
+    button.dataset.action = action;
+    button.addEventListener("click", () => decide(held, action));
+    actions.append(button);
+  };
+  if (held.state === "pending_approval" && !held.requested_by_you) act("Approve", "approve");
+  if (held.state === "pending_approval") act(held.requested_by_you ? "Withdraw" : "Reject", held.requested_by_you ? "cancel" : "reject", "danger");
+  if (held.state === "scheduled") act("Cancel", "cancel", "danger");
+  if (actions.childElementCount) li.append(actions);
+  li.held = held;
+  return li;
+}
+
+async function decide(held, action) {
+  $("held-error").textContent = "";
+  try {
+    let body;
+    if (action !== "approve") {
+      const reason = prompt(action === "reject" ? "Why is this FLASH rejected?" : "Why is it canceled? (optional)", "");
+      if (reason === null) return;
+      body = reason.trim() ? { reason: reason.trim() } : {};
+    }
+    await api("POST", "/v1/events/" + encodeURIComponent(held.event.id) + "/" + action, body, { readOnly: true });
+    await loadHeld();
+    await loadRecent();
+  } catch (error) {
+    $("held-error").textContent = error.message;
+  }
+}
+
+async function loadHeld() {
+  const page = await api("GET", "/v1/held-events?limit=50");
+  $("held").replaceChildren(...page.held.map(renderHeld));
+  $("held-empty").hidden = page.held.length > 0;
+}
+
+function tickCountdowns() {
+  for (const item of document.querySelectorAll("#held li")) {
+    const when = item.querySelector("[data-role=when]");
+    if (when && item.held) when.textContent = heldWhen(item.held);
+  }
+}
+
 async function loadRecent() {
+  loadHeld().catch((error) => { $("held-error").textContent = error.message; });
   const page = await api("GET", "/v1/events?limit=50");
   $("recent").replaceChildren(...page.events.map(renderItem));
   for (const item of page.events) {
@@ -284,6 +376,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(() => {
     if (apiKey() && !$("recent-panel").hidden && document.visibilityState === "visible") loadRecent().catch(() => {});
   }, 5000);
+  setInterval(tickCountdowns, 1000);
 });
 
 /** " (webhook 2, email 1)" for alerts delivered on more than one channel kind; "" otherwise. */
