@@ -21,6 +21,7 @@ public enum NewsAlertRouter {
         try PageRoutes().add(to: router)
         EventRoutes(database: database, publisher: publisher, configuration: configuration, preview: preview, logger: logger).add(to: router)
         SubscriberRoutes(database: database).add(to: router)
+        KeyRoutes(database: database).add(to: router)
         SubscriptionRoutes(database: database).add(to: router)
         ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
         DeliveryRoutes(database: database, replays: replays).add(to: router)

@@ -155,3 +155,39 @@ def test_an_embargoed_item_appears_on_the_ticker_only_after_its_time_across_a_re
         assert held["state"] == "published"
         assert datetime.fromisoformat(held["published_at"].replace("Z", "+00:00")).timestamp() >= publish_at
         assert console_errors(driver) == []
+
+
+def test_an_admin_creates_and_revokes_an_editor_key_in_the_page(newsalert_bin, browser, tmp_path):
+    driver = browser
+    (tmp_path / "keys").mkdir()
+    with own_newsalert_server(newsalert_bin, tmp_path / "keys") as server:
+        # An editor sees no key management.
+        sign_in(driver, server, server.editor_key)
+        wait_for(driver, lambda d: element(d, "signed-in-as").text.endswith("(editor)"), "the editor's name in the bar")
+        assert not driver.find_element("id", "keys-panel").is_displayed()
+
+        sign_in(driver, server, server.admin_key)
+        element(driver, "key-name").send_keys("Sam (weekend desk)")
+        element(driver, "create-key").click()
+        secret = wait_for(driver, lambda d: (lambda text: text if text.startswith("nak_") else None)(element(d, "new-key-secret").text),
+                          "the new key's secret")
+        keys = call(server, "GET", "/v1/keys", server.admin_key, 200)["keys"]
+        created = next(key for key in keys if key.get("display_name") == "Sam (weekend desk)")
+        assert created["role"] == "editor" and "revoked_at" not in created and secret not in str(keys)
+        listed = wait_for(driver, lambda d: d.find_elements("css selector", f'#keys li[data-key-id="{created["id"]}"]'), "the key in the list")
+        assert "Sam (weekend desk)" in listed[0].text
+        me = call(server, "GET", "/v1/me", secret, 200)
+        assert (me["display_name"], me["role"]) == ("Sam (weekend desk)", "editor")
+
+        # Shown once: a reload of the page does not show it again.
+        driver.refresh()
+        element(driver, "keys-panel")
+        assert driver.find_element("id", "new-key-secret").text == ""
+
+        # Revoked from the page: the key stops working at once.
+        driver.find_element("css selector", f'#keys li[data-key-id="{created["id"]}"] button').click()
+        driver.switch_to.alert.accept()
+        wait_for(driver, lambda d: d.find_elements("css selector", f'#keys li[data-key-id="{created["id"]}"][data-revoked="true"]'),
+                 "the key to show as revoked")
+        assert server.request("GET", "/v1/me", key=secret).status_code == 401
+        assert console_errors(driver) == []

@@ -1341,7 +1341,8 @@ SUBSCRIBER_TOKEN_OPERATIONS = {
 KEY_OR_TOKEN_OPERATIONS = {("/v1/deliveries", "get"), ("/v1/deliveries/{id}", "get"), ("/v1/deliveries/{id}/replay", "post")}
 ADMIN_KEY_OPERATIONS = {
     ("/v1/subscribers", "post"), ("/v1/subscribers", "get"), ("/v1/subscribers/{id}", "get"),
-    ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post")}
+    ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post"),
+    ("/v1/keys", "get"), ("/v1/keys", "post"), ("/v1/keys/{id}/revoke", "post")}
 
 
 def openapi_operations() -> dict:
@@ -1355,7 +1356,7 @@ def test_openapi_has_every_operation_of_the_api():
     assert set(openapi_operations()) == {
         ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/preview", "post"), ("/v1/events/{id}", "get"),
         ("/v1/held-events", "get"), ("/v1/events/{id}/approve", "post"), ("/v1/events/{id}/reject", "post"),
-        ("/v1/events/{id}/cancel", "post"),
+        ("/v1/events/{id}/cancel", "post"), ("/v1/me", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
         ("/v1/ticker", "get"), ("/v1/ticker/stream", "get"),
         ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),

@@ -25,7 +25,64 @@ async function api(method, path, body, options = {}) {
   return json;
 }
 
+// --- Keys (admins): create named keys (the secret is shown once), revoke them. ---
+
+async function loadKeys() {
+  const me = await api("GET", "/v1/me");
+  $("signed-in-as").textContent = me.display_name + " (" + me.role + ")";
+  $("keys-panel").hidden = me.role !== "admin";
+  if (me.role !== "admin") return;
+  const page = await api("GET", "/v1/keys");
+  $("keys").replaceChildren(...page.keys.map((key) => {
+    const li = element("li");
+    li.dataset.keyId = key.id;
+    li.dataset.revoked = key.revoked_at ? "true" : "false";
+    li.append(element("span", key.display_name || key.label || key.id, "headline"),
+      element("span", [key.role, key.id, "created " + clock(key.created_at), key.revoked_at ? "revoked " + clock(key.revoked_at) : null].filter(Boolean).join(" · "), "meta"));
+    if (!key.revoked_at) {
+      const revoke = element("button", "Revoke", "small danger");
+      revoke.type = "button";
+      revoke.addEventListener("click", () => revokeKey(key));
+      const actions = element("span", undefined, "item-actions");
+      actions.append(revoke);
+      li.append(actions);
+    }
+    return li;
+  }));
+}
+
+async function createKey(event) {
+  event.preventDefault();
+  $("keys-error").textContent = "";
+  try {
+    const created = await api("POST", "/v1/keys", { name: $("key-name").value, role: $("key-role").value }, { readOnly: true });
+    $("new-key-secret").textContent = created.secret;
+    $("new-key").hidden = false;
+    $("key-form").reset();
+    await loadKeys();
+  } catch (error) {
+    $("keys-error").textContent = error.message;
+  }
+}
+
+async function revokeKey(key) {
+  if (!confirm("Revoke the key of " + (key.display_name || key.id) + "? It stops working at once.")) return;
+  $("keys-error").textContent = "";
+  try {
+    await api("POST", "/v1/keys/" + encodeURIComponent(key.id) + "/revoke", undefined);
+    await loadKeys();
+  } catch (error) {
+    $("keys-error").textContent = error.message;
+  }
+}
+
 function showSignedIn(signedIn) {
+  if (!signedIn) {
+    $("keys-panel").hidden = true;
+    $("new-key").hidden = true;
+    $("new-key-secret").textContent = "";
+    $("signed-in-as").textContent = "";
+  }
   $("signin-panel").hidden = signedIn;
   $("publish-panel").hidden = !signedIn;
   $("recent-panel").hidden = !signedIn;
@@ -41,6 +98,7 @@ async function signIn(event) {
     await loadRecent();
     $("api-key").value = "";
     showSignedIn(true);
+    await loadKeys();
   } catch (error) {
     sessionStorage.removeItem(storageKey);
     $("signin-error").textContent = "Sign-in failed: " + error.message;
@@ -371,7 +429,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("publish-form").addEventListener("change", schedulePreview);
   $("refresh").addEventListener("click", () => loadRecent().catch((e) => { $("publish-error").textContent = e.message; }));
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem(storageKey); showSignedIn(false); });
-  if (apiKey()) loadRecent().then(() => showSignedIn(true)).catch(() => showSignedIn(false));
+  $("key-form").addEventListener("submit", createKey);
+  // Signed in from an earlier visit of this tab: the key may be dropped meanwhile (signed out), so ask only while it is there.
+  if (apiKey()) loadRecent().then(() => { showSignedIn(true); return apiKey() ? loadKeys() : undefined; }).catch(() => showSignedIn(false));
   // Alert counts grow as deliveries are reported: keep the list current while signed in and visible.
   setInterval(() => {
     if (apiKey() && !$("recent-panel").hidden && document.visibilityState === "visible") loadRecent().catch(() => {});
