@@ -68,9 +68,12 @@ public struct EventRoutes: Sendable {
         var alertsByChannel: [String: Int]
         var alertsDelivered: Int { alertsByChannel.values.reduce(0, +) }
         var deliveries: [DeliveryRecord]?
+        /// How its alerts are going out: planned, on the channel topics, delivered, failed.
+        var progress: AlertProgress
 
-        init(_ entry: EventLogEntry, alertsByChannel: [String: Int], deliveries: [DeliveryRecord]? = nil) {
+        init(_ entry: EventLogEntry, alertsByChannel: [String: Int], progress: AlertProgress?, deliveries: [DeliveryRecord]? = nil) {
             self.alertsByChannel = alertsByChannel
+            self.progress = progress ?? AlertProgress()
             self.deliveries = deliveries
             event = entry.event
             kafka = entry.kafka
@@ -88,7 +91,7 @@ public struct EventRoutes: Sendable {
             case storyID = "story_id"
             case alertsDelivered = "alerts_delivered"
             case alertsByChannel = "alerts_by_channel"
-            case deliveries
+            case deliveries, progress
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -104,11 +107,30 @@ public struct EventRoutes: Sendable {
             try container.encode(alertsDelivered, forKey: .alertsDelivered)
             try container.encode(alertsByChannel, forKey: .alertsByChannel)
             try container.encodeIfPresent(deliveries, forKey: .deliveries)
+            try container.encode(progress, forKey: .progress)
         }
     }
 
     struct EventPage: Encodable {
         var events: [EventView]
+    }
+
+    struct StoryTimeline: Encodable {
+        var storyID: String
+        /// Oldest first.
+        var events: [EventView]
+
+        enum CodingKeys: String, CodingKey {
+            case storyID = "story_id"
+            case events
+        }
+    }
+
+    private func views(of entries: [EventLogEntry]) async throws -> [EventView] {
+        let ids = entries.map(\.event.id)
+        let counts = try await database.deliveredAlertCounts(eventIDs: ids)
+        let progress = try await database.alertProgress(eventIDs: ids)
+        return entries.map { EventView($0, alertsByChannel: counts[$0.event.id] ?? [:], progress: progress[$0.event.id]) }
     }
 
     public func add(to router: some RouterMethods<NewsAlertRequestContext>) {
@@ -155,14 +177,23 @@ public struct EventRoutes: Sendable {
             guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
             let deliveries = try await database.deliveries(eventID: entry.event.id, limit: 1000)
             let counts = try await database.deliveredAlertCounts(eventIDs: [entry.event.id])
-            return try Response.json(status: .ok, EventView(entry, alertsByChannel: counts[entry.event.id] ?? [:], deliveries: deliveries))
+            let progress = try await database.alertProgress(eventIDs: [entry.event.id])
+            return try Response.json(status: .ok, EventView(entry, alertsByChannel: counts[entry.event.id] ?? [:], progress: progress[entry.event.id], deliveries: deliveries))
         }
         router.get("/v1/events") { request, context in
             _ = try context.require(.editor, .admin)
             let limit = try PageLimit.read(request, default: 50, max: 200)
             let entries = try await database.recentEvents(limit: limit)
-            let counts = try await database.deliveredAlertCounts(eventIDs: entries.map(\.event.id))
-            return try Response.json(status: .ok, EventPage(events: entries.map { EventView($0, alertsByChannel: counts[$0.event.id] ?? [:]) }))
+            return try Response.json(status: .ok, EventPage(events: try await views(of: entries)))
+        }
+        // A story's timeline: every event with its relation, corrections, kill, and how its alerts went out.
+        router.get("/v1/stories/{id}") { _, context in
+            _ = try context.require(.editor, .admin)
+            let id = try context.parameters.require("id")
+            guard id.hasPrefix("story-"), EventID.isPlausible(String(id.dropFirst("story-".count))) else { throw APIError.notFound("story") }
+            let entries = try await database.storyEvents(storyID: id, limit: 500)
+            guard !entries.isEmpty else { throw APIError.notFound("story") }
+            return try Response.json(status: .ok, StoryTimeline(storyID: id, events: try await views(of: entries)))
         }
     }
 

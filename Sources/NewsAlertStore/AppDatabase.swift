@@ -320,6 +320,9 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "held_event_by_state", on: "held_event", columns: ["state", "publish_at"])
         }
+        migrator.registerMigration("v14: the event log by story, for story timelines") { db in
+            try db.create(index: "news_event_by_story", on: "news_event", columns: ["story_id", "received_at"])
+        }
         return migrator
     }
 }

@@ -1356,7 +1356,7 @@ def test_openapi_has_every_operation_of_the_api():
     assert set(openapi_operations()) == {
         ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/preview", "post"), ("/v1/events/{id}", "get"),
         ("/v1/held-events", "get"), ("/v1/events/{id}/approve", "post"), ("/v1/events/{id}/reject", "post"),
-        ("/v1/events/{id}/cancel", "post"), ("/v1/me", "get"),
+        ("/v1/events/{id}/cancel", "post"), ("/v1/me", "get"), ("/v1/stories/{id}", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
         ("/v1/ticker", "get"), ("/v1/ticker/stream", "get"),
         ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),
@@ -1424,6 +1424,7 @@ OPENAPI_SWIFT_TYPES = [
     ("DeliveryRecord", "NewsAlertStore/DeliveryLog.swift", "DeliveryRecord"),
     ("DeliveryAttempt", "NewsAlertStore/DeliveryLog.swift", "DeliveryAttempt"),
     ("RulePreview", "NewsAlertCore/Matching/RulePreview.swift", "RulePreview"),
+    ("AlertProgress", "NewsAlertStore/AlertProgress.swift", "AlertProgress"),
 ]
 
 

@@ -314,6 +314,7 @@ function renderItem(item) {
     "alerts " + item.alerts_delivered + channelBreakdown(item.alerts_by_channel), item.event.id];
   meta.textContent = parts.filter(Boolean).join(" · ");
   li.append(headline, meta);
+  if (isFlash(item)) li.append(progressBar(item.progress));
   if (!item.killed && !canceled) {
     const actions = document.createElement("span");
     actions.className = "item-actions";
@@ -326,7 +327,79 @@ function renderItem(item) {
     actions.append(correct, killButton);
     li.append(actions);
   }
+  if (item.story_id) {
+    const story = document.createElement("button");
+    story.type = "button"; story.className = "small"; story.textContent = "Story timeline";
+    story.dataset.storyId = item.story_id;
+    story.addEventListener("click", () => openStory(item.story_id));
+    (li.querySelector(".item-actions") || li.appendChild(element("span", undefined, "item-actions"))).append(story);
+  }
   return li;
+}
+
+// --- Follow what you sent: a FLASH's progress, a story's timeline. ---
+
+function isFlash(item) {
+  return item.event.urgency === 1 || (item.enrichment && item.enrichment.urgency === 1);
+}
+
+function progressBar(progress) {
+  const box = element("div", undefined, "progress");
+  const bar = document.createElement("progress");
+  bar.max = Math.max(progress.on_topics, 1);
+  bar.value = progress.delivered;
+  bar.setAttribute("aria-label", "alerts delivered");
+  const text = element("span", !progress.fanned_out ? "FLASH: waiting for fan-out" :
+    "planned " + progress.planned + " · on the channel topics " + progress.on_topics + " · delivered " + progress.delivered +
+    "/" + progress.on_topics + " · failed " + progress.failed + (progress.retrying ? " · retrying " + progress.retrying : "") +
+    (progress.held ? " · held " + progress.held : ""), "meta");
+  text.dataset.role = "progress";
+  box.dataset.planned = progress.planned;
+  box.dataset.onTopics = progress.on_topics;
+  box.dataset.delivered = progress.delivered;
+  box.dataset.failed = progress.failed;
+  box.append(bar, text);
+  return box;
+}
+
+function channelStates(progress) {
+  return Object.entries(progress.by_channel || {}).sort(([a], [b]) => a.localeCompare(b)).map(([channel, states]) =>
+    channel + ": " + Object.entries(states).sort(([a], [b]) => a.localeCompare(b)).map(([state, count]) => count + " " + state).join(", ")).join(" · ");
+}
+
+let openStoryID = "";
+
+async function openStory(storyID) {
+  openStoryID = storyID;
+  $("story-panel").hidden = false;
+  $("story-title").firstChild.textContent = "Story " + storyID + " ";
+  await loadStory();
+  $("story-panel").scrollIntoView({ block: "nearest" });
+}
+
+async function loadStory() {
+  if (!openStoryID) return;
+  try {
+    const story = await api("GET", "/v1/stories/" + encodeURIComponent(openStoryID));
+    $("story-timeline").replaceChildren(...story.events.map((item) => {
+      const li = element("li");
+      li.dataset.eventId = item.event.id;
+      const canceled = item.event.status === "canceled";
+      if (item.killed || canceled) li.classList.add("killed");
+      const relation = canceled ? "KILL of " + item.event.supersedes + (item.event.reason ? ": " + item.event.reason : "")
+        : item.event.supersedes ? "correction of " + item.event.supersedes : (item.dedup || "not threaded yet");
+      li.append(element("span", item.event.headline, "headline"),
+        element("span", [relation, clock(item.received_at), item.killed ? "killed" : null,
+          item.corrections.length ? item.corrections.length + " correction(s)" : null].filter(Boolean).join(" · "), "meta"));
+      const alerts = element("span", "alerts " + item.alerts_delivered + " delivered" + (channelStates(item.progress) ? " — " + channelStates(item.progress) : ""), "meta");
+      alerts.dataset.role = "alerts";
+      li.append(alerts);
+      return li;
+    }));
+    $("story-status").textContent = story.events.length + " event(s), updated " + new Date().toLocaleTimeString();
+  } catch (error) {
+    $("story-status").textContent = error.message;
+  }
 }
 
 // --- Held back: FLASH approval by a second editor, embargoes with a countdown. ---
@@ -437,6 +510,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (apiKey() && !$("recent-panel").hidden && document.visibilityState === "visible") loadRecent().catch(() => {});
   }, 5000);
   setInterval(tickCountdowns, 1000);
+  // A FLASH going out and an open story timeline follow the delivery log every second.
+  setInterval(() => {
+    if (!apiKey() || document.visibilityState !== "visible") return;
+    if (openStoryID && !$("story-panel").hidden) loadStory();
+    const flying = Array.from(document.querySelectorAll("#recent .progress")).some((box) =>
+      box.querySelector("[data-role=progress]").textContent.startsWith("FLASH: waiting") || Number(box.dataset.delivered) + Number(box.dataset.failed) < Number(box.dataset.onTopics));
+    if (flying) loadRecent().catch(() => {});
+  }, 1000);
+  $("close-story").addEventListener("click", () => { openStoryID = ""; $("story-panel").hidden = true; });
 });
 
 /** " (webhook 2, email 1)" for alerts delivered on more than one channel kind; "" otherwise. */
