@@ -35,7 +35,6 @@ public struct HeldEventRoutes: Sendable {
         router.get("/v1/held-events") { request, context in
             let principal = try context.require(.editor, .admin)
             let limit = try PageLimit.read(request, default: 50, max: 200)
-            try await database.expireHeldEvents(now: Date())
             let held = try await database.heldEvents(limit: limit)
             return try Response.json(status: .ok, HeldPage(held: held.map { HeldView(held: $0, requestedByYou: $0.requestedBy == principal.keyID) }))
         }

@@ -194,3 +194,55 @@ def test_preview_has_no_side_effect(server):
     # Exactly one record more on news.events: the post's.
     assert wait_until(lambda: stored_record_count(server.bootstrap_servers, "news.events") >= records_before + 1, timeout=30)
     assert stored_record_count(server.bootstrap_servers, "news.events") == records_before + 1
+
+
+def tab_to(driver, element_id: str, limit: int = 80) -> None:
+    """Presses Tab until the element with this id has the focus (fails after ``limit`` presses)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        if driver.execute_script("return document.activeElement && document.activeElement.id") == element_id:
+            return
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    pytest.fail(f"#{element_id} was not reached with {limit} presses of Tab")
+
+
+def test_the_desk_works_with_the_keyboard_alone(server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    headline = "Al Mayadeen's correspondent: Rockets fired at the outskirts of Kiryat Shmona"
+    driver.get(server.url("/newsroom"))
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(server.url("/newsroom"))
+    element(driver, "api-key")
+    keys = lambda *text: ActionChains(driver).send_keys(*text).perform()  # noqa: E731
+    tab_to(driver, "api-key")
+    keys(server.editor_key, Keys.ENTER)
+    element(driver, "headline")
+    tab_to(driver, "headline")
+    keys(headline)
+    tab_to(driver, "urgency")
+    keys("3")
+    state = wait_for(driver, lambda d: (lambda s: s if s["shown"] and headline in s["status"] else None)(preview_state(d)),
+                     "the preview of the typed line")
+    assert state["urgency"] == "3"
+    before = recent_items(driver)
+    tab_to(driver, "publish")
+    keys(Keys.ENTER)
+    event_id = wait_for(driver, lambda d: new_event_id(d, before, headline), "the item to appear in #recent")
+    story_id = enriched_story(server, event_id)
+    wait_for(driver, lambda d: d.find_elements("css selector", f'#recent li[data-event-id="{event_id}"] button[data-story-id="{story_id}"]'),
+             "the item's Story timeline button")
+    focused = None
+    for _ in range(200):
+        focused = driver.execute_script("return document.activeElement && document.activeElement.dataset.storyId")
+        if focused == story_id:
+            break
+        keys(Keys.TAB)
+    assert focused == story_id, "the Story timeline button was not reached with Tab"
+    keys(Keys.ENTER)
+    wait_for(driver, lambda d: d.find_elements("css selector", f'#story-timeline li[data-event-id="{event_id}"]'), "the timeline opened by Enter")
+    assert console_errors(driver) == []

@@ -474,7 +474,7 @@ async function decide(held, action) {
 
 async function loadHeld() {
   const page = await api("GET", "/v1/held-events?limit=50");
-  $("held").replaceChildren(...page.held.map(renderHeld));
+  replaceKeepingFocus($("held"), page.held.map(renderHeld));
   $("held-empty").hidden = page.held.length > 0;
 }
 
@@ -485,10 +485,22 @@ function tickCountdowns() {
   }
 }
 
+/** Replaces a list's items, keeping the keyboard focus on the same button of the same item. */
+function replaceKeepingFocus(list, items) {
+  const focused = document.activeElement;
+  const item = focused && list.contains(focused) ? focused.closest("li") : null;
+  const label = focused ? focused.textContent : "";
+  list.replaceChildren(...items);
+  if (!item) return;
+  const again = Array.from(list.children).find((li) => li.dataset.eventId === item.dataset.eventId);
+  const button = again && Array.from(again.querySelectorAll("button")).find((candidate) => candidate.textContent === label);
+  if (button) button.focus();
+}
+
 async function loadRecent() {
   loadHeld().catch((error) => { $("held-error").textContent = error.message; });
   const page = await api("GET", "/v1/events?limit=50");
-  $("recent").replaceChildren(...page.events.map(renderItem));
+  replaceKeepingFocus($("recent"), page.events.map(renderItem));
   for (const item of page.events) {
     if (item.story_id && !item.killed && item.event.status !== "canceled") offerStory(item.story_id, item.event.headline);
   }
