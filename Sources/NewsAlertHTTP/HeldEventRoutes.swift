@@ -51,6 +51,7 @@ public struct HeldEventRoutes: Sendable {
             let reason = fields.text("reason", required: false, maxLength: 500)
             try fields.check()
             guard let held = try await database.heldEvent(id: id) else { throw APIError.notFound("held event") }
+            if held.state == .expired, let expiry = held.expiresAt { throw Self.refusal(.expired(expiry)) }
             guard held.state == .pendingApproval else { throw Self.refusal(.notPending(held.state)) }
             return try answer(try await database.dropHeldEvent(id: id, by: principal, reason: reason, now: Date()), principal: principal, status: .ok)
         }

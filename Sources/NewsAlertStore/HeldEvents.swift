@@ -105,6 +105,7 @@ extension AppDatabase {
     public func approveHeldEvent(id: String, by principal: APIPrincipal, now: Date) async throws -> Result<HeldEvent, HeldEventRefusal> {
         try await writer.write { db in
             guard let held = try Self.fetchHeld(id: id, db) else { return .failure(.notFound) }
+            if held.state == .expired, let expiry = held.expiresAt { return .failure(.expired(expiry)) }
             guard held.state == .pendingApproval else { return .failure(.notPending(held.state)) }
             if let expiry = held.expiresAt, expiry <= now {
                 try Self.decide(id, state: .expired, decision: "expired", by: nil, note: nil, now: expiry, db)
@@ -122,6 +123,7 @@ extension AppDatabase {
     public func dropHeldEvent(id: String, by principal: APIPrincipal, reason: String?, now: Date) async throws -> Result<HeldEvent, HeldEventRefusal> {
         try await writer.write { db in
             guard let held = try Self.fetchHeld(id: id, db) else { return .failure(.notFound) }
+            if held.state == .expired, let expiry = held.expiresAt { return .failure(.expired(expiry)) }
             switch held.state {
             case .pendingApproval:
                 if let expiry = held.expiresAt, expiry <= now {

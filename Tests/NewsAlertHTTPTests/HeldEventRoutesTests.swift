@@ -105,6 +105,10 @@ struct HeldEventRoutesTests {
             #expect(Self.errorCode(refusal) == "approval_expired")
             #expect((refusal["error"] as? [String: Any])?["message"] as? String != nil)
             #expect(try await harness.database.heldEvent(id: expiring)?.state == .expired)
+            // Once recorded as expired (by the releaser or a first attempt), an approval still says why.
+            let (again, stillExpired) = try await Self.post(client, "/v1/events/\(expiring)/approve", key: second.secret, nil)
+            #expect(again == .conflict)
+            #expect(Self.errorCode(stillExpired) == "approval_expired")
 
             let (_, another) = try await Self.post(client, "/v1/events", key: harness.editor, flash)
             let rejected = try #require(another["id"] as? String)

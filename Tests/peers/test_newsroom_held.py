@@ -191,3 +191,32 @@ def test_an_admin_creates_and_revokes_an_editor_key_in_the_page(newsalert_bin, b
                  "the key to show as revoked")
         assert server.request("GET", "/v1/me", key=secret).status_code == 401
         assert console_errors(driver) == []
+
+
+def test_expired_approvals_and_bad_embargo_times_are_refused(newsalert_bin, tmp_path):
+    (tmp_path / "expiry").mkdir()
+    with own_newsalert_server(newsalert_bin, tmp_path / "expiry", ["--approval-window", "2"]) as server:
+        second_key = create_named_key(newsalert_bin, server, "Second editor")
+        held = call(server, "POST", "/v1/events", server.editor_key, 202,
+                    json={"kind": "breaking", "headline": "FLASH: Sirens across the north", "urgency": 1})
+        assert held["status"] == "pending_approval", held
+
+        def expired():
+            items = call(server, "GET", "/v1/held-events", second_key, 200)["held"]
+            return next((item for item in items if item["event"]["id"] == held["id"] and item["state"] == "expired"), None)
+
+        item = wait_until(expired, timeout=30, interval=0.2, message="the FLASH to expire unapproved")
+        assert item["decision"] == "expired" and item["decided_at"] == item["expires_at"], item
+        refused = server.request("POST", f"/v1/events/{held['id']}/approve", key=second_key)
+        assert refused.status_code == 409 and error_code(refused) == "approval_expired", describe(refused)
+        assert "approval window closed at" in refused.json()["error"]["message"]
+        assert server.request("GET", f"/v1/events/{held['id']}", key=server.editor_key).status_code == 404, "an expired FLASH is never published"
+
+        now = datetime.now(timezone.utc)
+        for when, problem in ((now.replace(year=now.year - 1), "is not in the future"),
+                              (datetime.fromtimestamp(now.timestamp() + 31 * 86_400, timezone.utc), "is more than 30 days ahead")):
+            answer = server.request("POST", "/v1/events", key=server.editor_key,
+                                    json={"kind": "breaking", "headline": "Embargoed line", "publish_at": when.isoformat().replace("+00:00", "Z")})
+            assert answer.status_code == 422, describe(answer)
+            fields = answer.json()["error"]["fields"]
+            assert [field["field"] for field in fields] == ["publish_at"] and fields[0]["problem"].startswith(problem), fields
