@@ -1,11 +1,12 @@
 """The newsroom console as an editor's desk: preview while typing, then send, in headless Chromium.
 
-A fresh `newsalert serve` (allowed to deliver webhooks to 127.0.0.1) has four subscribers: three whose
-rule matches the word `Kawnin`, each with a webhook channel on the receiver of this module, and one on
-`Damascus`. The first Kawnin line is posted through the API and delivered. Then, in the page, an
-editor types the later Kawnin line: before anything is sent the preview beside the form says "update
-of" the first line's story and shows that line, and counts three subscribers and three webhook
-channels alerted now. Sending it delivers exactly those three updates. Overrides chosen in the page
+A fresh `newsalert serve` (allowed to deliver webhooks to 127.0.0.1, and mailing through an aiosmtpd relay)
+has six subscribers: three whose rule matches the word `Kawnin` with a webhook channel on the receiver of
+this module, two on `Kawnin` with an email channel, and one on `Damascus`. The first Kawnin line is posted
+through the API and delivered. Then, in the page, an editor types the later Kawnin line: before anything
+is sent the preview beside the form says "update of" the first line's story and shows that line, and
+counts five subscribers and five channels alerted now (three webhooks, two emails). Sending it delivers
+exactly those: three webhook updates and two update mails. Overrides chosen in the page
 (section, urgency, "new story") are published and followed by the enrich stage.
 
 The preview itself has no side effect: an invalid body is 422 naming the fields, and neither an
@@ -27,18 +28,34 @@ from test_newsroom_console import (  # noqa: F401 - `browser` is a fixture
     PHONE, assert_fits, assert_nothing_external, browser, choose, console_errors, element, recent_items, set_viewport,
     wait_for,
 )
+from test_email_delivery import MailRelay, new_subscriber as new_email_subscriber
 from test_webhook_delivery import Receiver, alerts_of_event, new_subscriber
 
 KAWNIN_TARGETS = "Al Mayadeen's correspondent in South Lebanon: Israeli drone targets a car in the town of Kawnin"
 KAWNIN_MARTYRED = "Al Mayadeen's correspondent in South Lebanon: One martyred in the Israeli drone strike on a car in the town of Kawnin"
 DELIVERY_TIMEOUT = 60.0
 KAWNIN_PATHS = ["/desk/a", "/desk/b", "/desk/c"]
+KAWNIN_MAILBOXES = ["kawnin-1@desk.example", "kawnin-2@desk.example"]
 
 
 @pytest.fixture(scope="module")
-def server(newsalert_bin: Path, tmp_path_factory) -> Iterator[NewsalertServer]:
-    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("newsroom-desk"), ["--webhook-allow", "127.0.0.1/32"]) as server_:
+def relay() -> Iterator[MailRelay]:
+    relay_ = MailRelay().start()
+    yield relay_
+    relay_.stop()
+
+
+@pytest.fixture(scope="module")
+def server(newsalert_bin: Path, tmp_path_factory, relay: MailRelay) -> Iterator[NewsalertServer]:
+    with own_newsalert_server(newsalert_bin, tmp_path_factory.mktemp("newsroom-desk"),
+                              ["--webhook-allow", "127.0.0.1/32", "--smtp-relay", relay.address, "--smtp-tls", "none",
+                               "--mail-from", "News Desk <desk@news.example>"]) as server_:
         yield server_
+
+
+def mails_of(relay: MailRelay, event_id: str) -> dict[str, object]:
+    """Accepted mails about ``event_id`` (their Message-ID is `<event.channel@…>`), by recipient."""
+    return {mail.rcpt_tos[0]: mail for mail in relay.mails() if mail.accepted and mail.message_id.startswith(f"<{event_id}.")}
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +113,12 @@ def new_event_id(driver, before: dict[str, str], headline: str):
                  if event_id and event_id not in before and headline in text), None)
 
 
-def test_preview_shows_the_update_and_its_audience_before_sending(server, receiver, changelog, browser, tmp_path):
+def test_preview_shows_the_update_and_its_audience_before_sending(server, receiver, relay, changelog, browser, tmp_path):
     driver = browser
     subscribers = [new_subscriber(server, receiver, changelog, f"kawnin-{index}", {"keywords": "Kawnin"}, [path])
                    for index, path in enumerate(KAWNIN_PATHS)]
+    readers = [new_email_subscriber(server, changelog, f"kawnin-mail-{index}", {"keywords": "Kawnin"}, [mailbox])
+               for index, mailbox in enumerate(KAWNIN_MAILBOXES)]
     new_subscriber(server, receiver, changelog, "damascus", {"keywords": "Damascus"}, ["/desk/damascus"])
 
     first_id = call(server, "POST", "/v1/events", server.editor_key, 202, json={"kind": "breaking", "headline": KAWNIN_TARGETS})["id"]
@@ -107,6 +126,8 @@ def test_preview_shows_the_update_and_its_audience_before_sending(server, receiv
     assert story_id == f"story-{first_id}"
     for path in KAWNIN_PATHS:
         receiver.wait_for(path, alerts_of_event(first_id, "alert"), DELIVERY_TIMEOUT, f"the alert about {first_id}", server)
+    wait_until(lambda: len(mails_of(relay, first_id)) == len(KAWNIN_MAILBOXES), timeout=DELIVERY_TIMEOUT, interval=0.1,
+               message=f"the mails about {first_id}")
 
     sign_in(driver, server)
     element(driver, "headline").send_keys(KAWNIN_MARTYRED)
@@ -117,8 +138,8 @@ def test_preview_shows_the_update_and_its_audience_before_sending(server, receiv
     assert state["story"] == story_id
     assert state["verdict"].startswith(f"update of {story_id} (similarity "), state["verdict"]
     assert state["lines"] == [f"earlier: {KAWNIN_TARGETS}"], state["lines"]
-    assert (state["subscribers"], state["channels"]) == (3, 3), state
-    assert state["rows"] == {"webhook": [3, 0, 0, 0], "email": [0, 0, 0, 0], "ticker": [0, 0, 0, 0]}, state["rows"]
+    assert (state["subscribers"], state["channels"]) == (5, 5), state
+    assert state["rows"] == {"webhook": [3, 0, 0, 0], "email": [2, 0, 0, 0], "ticker": [0, 0, 0, 0]}, state["rows"]
     assert call(server, "GET", "/v1/events?limit=200", server.editor_key, 200)["events"][0]["event"]["id"] == first_id, \
         "the preview published nothing"
 
@@ -136,13 +157,18 @@ def test_preview_shows_the_update_and_its_audience_before_sending(server, receiv
         received = receiver.wait_for(path, alerts_of_event(update_id, "update"), DELIVERY_TIMEOUT, f"the update {update_id}", server)
         assert len(received) == 1, [request.summary() for request in received]
         assert received[0].alert["story"]["story_id"] == story_id
-    counted = wait_until(lambda: (lambda view: view if view["alerts_delivered"] == 3 else None)(
+    mails = wait_until(lambda: (lambda found: found if len(found) == len(KAWNIN_MAILBOXES) else None)(mails_of(relay, update_id)),
+                       timeout=DELIVERY_TIMEOUT, interval=0.1, message=f"the update mails about {update_id}")
+    assert sorted(mails) == KAWNIN_MAILBOXES
+    assert all(mail.subject == f"[UPDATE] {KAWNIN_MARTYRED}" for mail in mails.values()), [mail.subject for mail in mails.values()]
+    counted = wait_until(lambda: (lambda view: view if view["alerts_delivered"] == 5 else None)(
         call(server, "GET", f"/v1/events/{update_id}", server.editor_key, 200)), timeout=DELIVERY_TIMEOUT, interval=0.2)
-    assert counted, f"the delivery log of {update_id} did not reach 3 delivered alerts"
-    assert counted["alerts_by_channel"] == {"webhook": 3}, counted["alerts_by_channel"]
+    assert counted, f"the delivery log of {update_id} did not reach 5 delivered alerts"
+    assert counted["alerts_by_channel"] == {"webhook": 3, "email": 2}, counted["alerts_by_channel"]
     assert counted["story_id"] == story_id
     assert sum(len(alerts_of_event(update_id)(receiver.requests(path))) for path in [*KAWNIN_PATHS, "/desk/damascus"]) == 3
-    assert len(subscribers) == 3
+    assert len(subscribers) == 3 and len(readers) == 2
+    assert len([mail for mail in relay.mails() if mail.message_id.startswith(f"<{update_id}.")]) == 2, "no mail twice"
     assert_nothing_external(driver, server.base_url)
     assert console_errors(driver) == []
 
