@@ -23,6 +23,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case kafkaSASLPassword = "NEWSALERT_KAFKA_SASL_PASSWORD"
     case shutdownDeadline = "NEWSALERT_SHUTDOWN_DEADLINE"
     case fetchWait = "NEWSALERT_FETCH_WAIT_MS"
+    case flashApproval = "NEWSALERT_FLASH_APPROVAL"
+    case approvalWindow = "NEWSALERT_APPROVAL_WINDOW"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
@@ -44,6 +46,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mailFrom: "newsalert <alerts@newsalert.invalid>"
         case .shutdownDeadline: "20"
         case .fetchWait: "50"
+        case .flashApproval: "auto"
+        case .approvalWindow: "900"
         default: nil
         }
     }
@@ -69,6 +73,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .kafkaSASLUsername: "librdkafka sasl.username"
         case .kafkaSASLPassword: "librdkafka sasl.password"
         case .shutdownDeadline: "seconds a graceful shutdown may take before the process exits anyway"
+        case .flashApproval: "FLASH approval by a second editor: auto (when the newsroom has more than one editor key), on or off"
+        case .approvalWindow: "seconds a FLASH may wait for a second editor before it expires unpublished"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
