@@ -46,10 +46,37 @@ struct EventPreview: Encodable {
         }
     }
 
+    /// Whether posting it now would hold it back instead of publishing it.
+    struct Hold: Encodable {
+        /// `pending_approval` or `scheduled`.
+        var state: String
+        var because: String
+        var publishAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case state, because
+            case publishAt = "publish_at"
+        }
+    }
+
     var event: NewsEvent
     var enrichment: Enrichment
     var dedup: Dedup
     var audience: AudiencePreview
+    var hold: Hold?
+
+    enum CodingKeys: String, CodingKey {
+        case event, enrichment, dedup, audience, hold
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(event, forKey: .event)
+        try container.encode(enrichment, forKey: .enrichment)
+        try container.encode(dedup, forKey: .dedup)
+        try container.encode(audience, forKey: .audience)
+        try container.encode(hold, forKey: .hold)
+    }
 }
 
 /// Computes previews with the enrich stage's pure code against what this node can read; writes nothing.

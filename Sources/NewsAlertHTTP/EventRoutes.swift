@@ -141,7 +141,7 @@ public struct EventRoutes: Sendable {
             let identity = EventIdentity.fresh()
             var object = body.object
             var problems: [FieldProblem] = []
-            _ = publishAt(removingFrom: &object, receivedAt: identity.receivedAt, problems: &problems)
+            let publishAt = publishAt(removingFrom: &object, receivedAt: identity.receivedAt, problems: &problems)
             var event: NewsEvent?
             do throws(ValidationFailure) {
                 event = try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: identity.id, receivedAt: identity.receivedAt)
@@ -151,7 +151,15 @@ public struct EventRoutes: Sendable {
             guard problems.isEmpty, let event else { throw APIError.invalidFields(ValidationFailure(problems)) }
             let threader = try await previewer.storyIndex()
             if let problem = previewer.overrideProblem(event, in: threader) { throw APIError.invalidFields(ValidationFailure([problem])) }
-            return try Response.json(status: .ok, try await previewer.preview(event, threader: threader, now: Date()))
+            var preview = try await previewer.preview(event, threader: threader, now: Date())
+            if try await needsApproval(event) {
+                preview.hold = .init(state: HeldEvent.State.pendingApproval.rawValue, because: String(
+                    format: "a FLASH waits for a second editor's approval (at most %d minutes)%@", Int(configuration.approvalWindow / 60),
+                    publishAt.map { ", then for its embargo until \(RFC3339.format($0))" } ?? ""), publishAt: publishAt)
+            } else if let publishAt {
+                preview.hold = .init(state: HeldEvent.State.scheduled.rawValue, because: "embargoed until \(RFC3339.format(publishAt))", publishAt: publishAt)
+            }
+            return try Response.json(status: .ok, preview)
         }
         router.post("/v1/events") { request, context in
             try await publish(request, context, mayHold: true) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in

@@ -46,6 +46,20 @@ struct HeldEventRoutesTests {
         let second = try harness.database.createAPIKey(role: .editor, displayName: "Rana (night desk)")
         let flash = Self.flash("Explosion heard in central Damascus")
         try await harness.test { client in
+            // The preview says what posting would do: wait for a second editor, or for the embargo.
+            let (_, preview) = try await Self.post(client, "/v1/events/preview", key: harness.editor, flash)
+            let hold = try #require(preview["hold"] as? [String: Any])
+            #expect(hold["state"] as? String == "pending_approval")
+            #expect(hold["because"] as? String == "a FLASH waits for a second editor's approval (at most 15 minutes)")
+            let embargo = RFC3339.format(Date().addingTimeInterval(3600))
+            let (_, embargoed) = try await Self.post(client, "/v1/events/preview", key: harness.editor,
+                                                     ["kind": "breaking", "headline": "Sirens heard in the north", "urgency": 5, "publish_at": embargo])
+            #expect((embargoed["hold"] as? [String: Any])?["state"] as? String == "scheduled")
+            #expect((embargoed["hold"] as? [String: Any])?["publish_at"] as? String == embargo)
+            let (_, plain) = try await Self.post(client, "/v1/events/preview", key: harness.editor, ["kind": "breaking", "headline": "Sirens heard in the north", "urgency": 5])
+            #expect(plain["hold"] is NSNull)
+            #expect(try await harness.database.heldEvents(limit: 10).isEmpty, "a preview holds nothing")
+
             let (status, held) = try await Self.post(client, "/v1/events", key: harness.editor, flash)
             #expect(status == .accepted)
             #expect(held["status"] as? String == "pending_approval")

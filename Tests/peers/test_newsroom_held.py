@@ -58,12 +58,18 @@ def held_item(driver, headline: str, state: str):
     return wait_for(driver, found, f"{headline!r} to be {state} in #held")
 
 
-def publish_from_page(driver, headline: str, urgency: str | None = None) -> str:
+def publish_from_page(driver, headline: str, urgency: str | None = None, hold: str | None = None) -> str:
+    """Types and publishes a line; with ``hold``, first waits for the preview to announce that hold."""
     element(driver, "headline").send_keys(headline)
     if urgency:
         field = element(driver, "urgency")
         field.clear()
         field.send_keys(urgency)
+    if hold:
+        wait_for(driver, lambda d: d.execute_script(
+            "return document.getElementById('preview-status').textContent.includes(arguments[0])"
+            " && document.getElementById('preview-hold').dataset.state === arguments[1]", headline, hold),
+            f"the preview to announce {hold}")
     element(driver, "publish").click()
     return wait_for(driver, lambda d: (lambda text: text if text and "…" not in text else None)(
         element(d, "publish-status").text), "the post to be answered")
@@ -77,7 +83,7 @@ def test_a_flash_waits_for_a_second_editor(newsalert_bin, browser, tmp_path):
         second_key = create_named_key(newsalert_bin, server, "Rana (night desk)")
 
         sign_in(driver, server, server.editor_key)
-        status = publish_from_page(driver, headline, urgency="1")
+        status = publish_from_page(driver, headline, urgency="1", hold="pending_approval")
         assert "held: waiting for a second editor" in status, status
         event_id, item = held_item(driver, headline, "pending_approval")
         assert "waiting for a second editor" in item["text"], item
@@ -125,7 +131,7 @@ def test_an_embargoed_item_appears_on_the_ticker_only_after_its_time_across_a_re
             field.dispatchEvent(new Event('input', {bubbles: true}));
             return at.getTime();""", EMBARGO_SECONDS)
         publish_at = publish_at_ms / 1000
-        status = publish_from_page(driver, headline)
+        status = publish_from_page(driver, headline, hold="scheduled")
         assert status.startswith("Embargoed "), status
         event_id, item = held_item(driver, headline, "scheduled")
         assert "publishes in" in item["text"], item

@@ -225,6 +225,8 @@ function renderPreview(preview) {
     return row;
   }));
   $("preview-ticker").textContent = audience.ticker_readers + " ticker reader(s) connected";
+  $("preview-hold").textContent = preview.hold ? "Held back: " + preview.hold.because : "";
+  $("preview-hold").dataset.state = preview.hold ? preview.hold.state : "";
   $("preview-ticker").dataset.readers = audience.ticker_readers;
   $("preview-result").hidden = false;
 }
