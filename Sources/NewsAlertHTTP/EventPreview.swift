@@ -1,6 +1,7 @@
 import Foundation
 import NewsAlertCore
 import NewsAlertStore
+import NIOConcurrencyHelpers
 
 /// The answer of `POST /v1/events/preview`: what newsalert would make of an event posted now.
 struct EventPreview: Encodable {
@@ -83,14 +84,26 @@ struct EventPreview: Encodable {
 struct EventPreviewer: Sendable {
     let database: AppDatabase
     let sources: EventPreviewSources
+    /// The last story index decoded, with the time it was saved: an editor previews many times between two saves.
+    private let cache = NIOLockedValueBox<(savedAt: Date, threader: StoryThreader)?>(nil)
+
+    init(database: AppDatabase, sources: EventPreviewSources) {
+        self.database = database
+        self.sources = sources
+    }
 
     /// How many lines of a story a preview shows.
     static let storyLineCount = 3
 
     /// The enrich stage's story index as last saved on this node, else one rebuilt from the enriched events kept for previews.
     func storyIndex() async throws -> StoryThreader {
-        if let snapshot = try await database.loadStoryIndex() {
-            return StoryThreader(snapshot: snapshot, configuration: sources.threader)
+        if let savedAt = try await database.storyIndexSavedAt() {
+            if let cached = cache.withLockedValue({ $0 }), cached.savedAt == savedAt { return cached.threader }
+            if let snapshot = try await database.loadStoryIndex() {
+                let threader = StoryThreader(snapshot: snapshot, configuration: sources.threader)
+                cache.withLockedValue { $0 = (savedAt, threader) }
+                return threader
+            }
         }
         var threader = StoryThreader(configuration: sources.threader)
         for enriched in try await database.recentEnriched(limit: AppDatabase.recentEnrichedCapacity).reversed() {
