@@ -187,3 +187,22 @@ struct EventPreviewRoutesTests {
         #expect(try await Self.rowCount(harness.database, "news_event") == 3)
     }
 }
+
+extension EventPreviewRoutesTests {
+    @Test("a preview follows the story index the enrich stage saves next, not the copy it kept")
+    func followsTheNextSavedIndex() async throws {
+        let harness = try await Harness()
+        _ = try await Self.seedStory(harness.database, headline: Self.first)
+        try await harness.test { client in
+            let (_, before) = try await Self.preview(client, harness, ["kind": "breaking", "headline": "Explosion heard in central Damascus, witnesses say"])
+            #expect((before["dedup"] as? [String: Any])?["decision"] as? String == "new_story")
+            // Enrich saves an index that now holds a Damascus story.
+            try await Task.sleep(for: .milliseconds(5))
+            let damascus = try await Self.seedStory(harness.database, headline: "Explosion heard in central Damascus")
+            let (_, after) = try await Self.preview(client, harness, ["kind": "breaking", "headline": "Explosion heard in central Damascus, witnesses say"])
+            let dedup = try #require(after["dedup"] as? [String: Any])
+            #expect(dedup["decision"] as? String == "update")
+            #expect(dedup["story_id"] as? String == "story-" + damascus)
+        }
+    }
+}
