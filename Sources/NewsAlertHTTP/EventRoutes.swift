@@ -134,33 +134,7 @@ public struct EventRoutes: Sendable {
     }
 
     public func add(to router: some RouterMethods<NewsAlertRequestContext>) {
-        // What the event would become, posted now: read-only (no topic, no idempotency record, no database write).
-        router.post("/v1/events/preview") { request, context in
-            _ = try context.require(.editor, .admin)
-            let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
-            let identity = EventIdentity.fresh()
-            var object = body.object
-            var problems: [FieldProblem] = []
-            let publishAt = publishAt(removingFrom: &object, receivedAt: identity.receivedAt, problems: &problems)
-            var event: NewsEvent?
-            do throws(ValidationFailure) {
-                event = try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: identity.id, receivedAt: identity.receivedAt)
-            } catch {
-                problems = error.problems + problems
-            }
-            guard problems.isEmpty, let event else { throw APIError.invalidFields(ValidationFailure(problems)) }
-            let threader = try await previewer.storyIndex()
-            if let problem = previewer.overrideProblem(event, in: threader) { throw APIError.invalidFields(ValidationFailure([problem])) }
-            var preview = try await previewer.preview(event, threader: threader, now: Date())
-            if try await needsApproval(event) {
-                preview.hold = .init(state: HeldEvent.State.pendingApproval.rawValue, because: String(
-                    format: "a FLASH waits for a second editor's approval (at most %d minutes)%@", Int(configuration.approvalWindow / 60),
-                    publishAt.map { ", then for its embargo until \(RFC3339.format($0))" } ?? ""), publishAt: publishAt)
-            } else if let publishAt {
-                preview.hold = .init(state: HeldEvent.State.scheduled.rawValue, because: "embargoed until \(RFC3339.format(publishAt))", publishAt: publishAt)
-            }
-            return try Response.json(status: .ok, preview)
-        }
+        addPreview(to: router)
         router.post("/v1/events") { request, context in
             try await publish(request, context, mayHold: true) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
                 try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: id, receivedAt: receivedAt)
@@ -272,48 +246,6 @@ public struct EventRoutes: Sendable {
                 throw error
             }
         }
-    }
-
-    /// The answer to an event held back: waiting for a second editor, or for its publish time.
-    struct Held: Encodable {
-        var id: String
-        var status: String
-        var expiresAt: Date?
-        var publishAt: Date?
-        var requestedByName: String
-
-        enum CodingKeys: String, CodingKey {
-            case id, status
-            case expiresAt = "expires_at"
-            case publishAt = "publish_at"
-            case requestedByName = "requested_by_name"
-        }
-    }
-
-    /// Takes `publish_at` out of a request object: a time after `receivedAt` and at most `maxEmbargo` ahead.
-    func publishAt(removingFrom object: inout [String: Any], receivedAt: Date, problems: inout [FieldProblem]) -> Date? {
-        guard let raw = object.removeValue(forKey: "publish_at"), !(raw is NSNull) else { return nil }
-        guard let text = raw as? String, let date = RFC3339.parse(text) else {
-            problems.append(FieldProblem(field: "publish_at", problem: "must be an RFC 3339 date-time such as 2025-06-24T18:38:00Z"))
-            return nil
-        }
-        if date <= receivedAt {
-            problems.append(FieldProblem(field: "publish_at", problem: "is not in the future (\(RFC3339.format(receivedAt)) now): leave it out to publish at once"))
-            return nil
-        }
-        if date > receivedAt.addingTimeInterval(configuration.maxEmbargo) {
-            problems.append(FieldProblem(field: "publish_at", problem: "is more than \(Int(configuration.maxEmbargo / 86_400)) days ahead"))
-            return nil
-        }
-        return date
-    }
-
-    /// Whether this event must wait for a second editor: a FLASH (the newsroom's urgency, else the inferred one)
-    /// while approval is on, or on automatically because the newsroom has more than one editor key.
-    private func needsApproval(_ event: NewsEvent) async throws -> Bool {
-        guard configuration.flashApproval != .off else { return false }
-        guard (event.urgency ?? previewer.sources.enricher.enrich(event).urgency) == .flash else { return false }
-        return configuration.flashApproval == .on ? true : try await database.editorKeyCount() > 1
     }
 
     private func validateAndPublish(
