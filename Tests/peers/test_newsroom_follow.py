@@ -113,6 +113,12 @@ def test_a_flash_progress_bar_reaches_every_subscriber_and_the_story_timeline_fo
     kill_id = call(server, "POST", f"/v1/events/{event_id}/kill", server.editor_key, 202, json={"reason": "the explosions were a drill"})["id"]
     killed = wait_for(driver, lambda d: d.find_elements("css selector", f'#story-timeline li[data-event-id="{kill_id}"]'), "the kill in the open timeline")
     assert f"KILL of {event_id}: the explosions were a drill" in killed[0].text, killed[0].text
+    # The timeline has an address of its own: opened directly, it shows the story after sign-in.
+    assert driver.current_url.endswith(f"/newsroom#story={story_id}"), driver.current_url
+    driver.get(server.url(f"/newsroom#story={story_id}"))
+    driver.refresh()
+    linked = wait_for(driver, lambda d: d.find_elements("css selector", f'#story-timeline li[data-event-id="{kill_id}"]'), "the linked timeline")
+    assert "KILL of" in linked[0].text
     retractions = wait_until(lambda: (lambda found: found if len(found) >= AUDIENCE else None)(
         {request.webhook_id for request in alerts_of_event(kill_id)(receiver.requests("/flash"))}), timeout=DELIVERY_TIMEOUT, interval=0.2,
         message="the retractions")

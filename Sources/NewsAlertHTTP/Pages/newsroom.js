@@ -76,6 +76,12 @@ async function revokeKey(key) {
   }
 }
 
+/** Opens the story named in the address (#story=…), once signed in. */
+function openLinkedStory() {
+  const match = /^#story=(.+)$/.exec(location.hash);
+  if (match && apiKey()) openStory(decodeURIComponent(match[1]));
+}
+
 function showSignedIn(signedIn) {
   if (!signedIn) {
     $("keys-panel").hidden = true;
@@ -98,6 +104,7 @@ async function signIn(event) {
     await loadRecent();
     $("api-key").value = "";
     showSignedIn(true);
+    openLinkedStory();
     await loadKeys();
   } catch (error) {
     sessionStorage.removeItem(storageKey);
@@ -373,6 +380,8 @@ let openStoryID = "";
 
 async function openStory(storyID) {
   openStoryID = storyID;
+  // The timeline has an address of its own: /newsroom#story=story-evt_… opens it after sign-in.
+  if (location.hash !== "#story=" + storyID) history.replaceState(null, "", "#story=" + encodeURIComponent(storyID));
   $("story-panel").hidden = false;
   $("story-title").firstChild.textContent = "Story " + storyID + " ";
   await loadStory();
@@ -518,7 +527,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem(storageKey); showSignedIn(false); });
   $("key-form").addEventListener("submit", createKey);
   // Signed in from an earlier visit of this tab: the key may be dropped meanwhile (signed out), so ask only while it is there.
-  if (apiKey()) loadRecent().then(() => { showSignedIn(true); return apiKey() ? loadKeys() : undefined; }).catch(() => showSignedIn(false));
+  if (apiKey()) loadRecent().then(() => { showSignedIn(true); openLinkedStory(); return apiKey() ? loadKeys() : undefined; }).catch(() => showSignedIn(false));
   // Alert counts grow as deliveries are reported: keep the list current while signed in and visible.
   setInterval(() => {
     if (apiKey() && !$("recent-panel").hidden && document.visibilityState === "visible") loadRecent().catch(() => {});
@@ -532,7 +541,11 @@ document.addEventListener("DOMContentLoaded", () => {
       box.querySelector("[data-role=progress]").textContent.startsWith("FLASH: waiting") || Number(box.dataset.delivered) + Number(box.dataset.failed) < Number(box.dataset.onTopics));
     if (flying) loadRecent().catch(() => {});
   }, 1000);
-  $("close-story").addEventListener("click", () => { openStoryID = ""; $("story-panel").hidden = true; });
+  $("close-story").addEventListener("click", () => {
+    openStoryID = "";
+    $("story-panel").hidden = true;
+    history.replaceState(null, "", location.pathname);
+  });
 });
 
 /** " (webhook 2, email 1)" for alerts delivered on more than one channel kind; "" otherwise. */
