@@ -7,24 +7,41 @@ import NewsAlertStore
 
 /// Settings of the newsroom ingest API.
 public struct IngestConfiguration: Sendable {
+    /// When a FLASH (urgency 1) waits for a second editor before it goes on `news.events`.
+    public enum FlashApproval: String, Sendable, CaseIterable {
+        /// Never: a FLASH is published at once.
+        case off
+        /// Always, even with a single editor key (someone must create a second one).
+        case on
+        /// When the newsroom has more than one editor key.
+        case auto
+    }
+
     /// Largest accepted request body in bytes.
     public var bodyLimitBytes = 256 * 1024
     public var inputLimits = NewsEventInput.Limits()
+    public var flashApproval = FlashApproval.auto
+    /// How long a FLASH may wait for a second editor before it expires unpublished.
+    public var approvalWindow: TimeInterval = 15 * 60
+    /// How far ahead `publish_at` may lie.
+    public var maxEmbargo: TimeInterval = 30 * 86_400
 
     public init() {}
 }
 
-/// The newsroom API: publish, correct, kill and look up events.
+/// The newsroom API: preview, publish, correct, kill and look up events.
 public struct EventRoutes: Sendable {
     let database: AppDatabase
     let publisher: any NewsEventPublisher
     let configuration: IngestConfiguration
+    let previewer: EventPreviewer
     let logger: Logger
 
-    public init(database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, logger: Logger) {
+    public init(database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration, preview: EventPreviewSources, logger: Logger) {
         self.database = database
         self.publisher = publisher
         self.configuration = configuration
+        previewer = EventPreviewer(database: database, sources: preview)
         self.logger = logger
     }
 
@@ -51,9 +68,12 @@ public struct EventRoutes: Sendable {
         var alertsByChannel: [String: Int]
         var alertsDelivered: Int { alertsByChannel.values.reduce(0, +) }
         var deliveries: [DeliveryRecord]?
+        /// How its alerts are going out: planned, on the channel topics, delivered, failed.
+        var progress: AlertProgress
 
-        init(_ entry: EventLogEntry, alertsByChannel: [String: Int], deliveries: [DeliveryRecord]? = nil) {
+        init(_ entry: EventLogEntry, alertsByChannel: [String: Int], progress: AlertProgress?, deliveries: [DeliveryRecord]? = nil) {
             self.alertsByChannel = alertsByChannel
+            self.progress = progress ?? AlertProgress()
             self.deliveries = deliveries
             event = entry.event
             kafka = entry.kafka
@@ -71,7 +91,7 @@ public struct EventRoutes: Sendable {
             case storyID = "story_id"
             case alertsDelivered = "alerts_delivered"
             case alertsByChannel = "alerts_by_channel"
-            case deliveries
+            case deliveries, progress
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -87,6 +107,7 @@ public struct EventRoutes: Sendable {
             try container.encode(alertsDelivered, forKey: .alertsDelivered)
             try container.encode(alertsByChannel, forKey: .alertsByChannel)
             try container.encodeIfPresent(deliveries, forKey: .deliveries)
+            try container.encode(progress, forKey: .progress)
         }
     }
 
@@ -94,12 +115,32 @@ public struct EventRoutes: Sendable {
         var events: [EventView]
     }
 
+    struct StoryTimeline: Encodable {
+        var storyID: String
+        /// Oldest first.
+        var events: [EventView]
+
+        enum CodingKeys: String, CodingKey {
+            case storyID = "story_id"
+            case events
+        }
+    }
+
+    private func views(of entries: [EventLogEntry]) async throws -> [EventView] {
+        let ids = entries.map(\.event.id)
+        let counts = try await database.deliveredAlertCounts(eventIDs: ids)
+        let progress = try await database.alertProgress(eventIDs: ids)
+        return entries.map { EventView($0, alertsByChannel: counts[$0.event.id] ?? [:], progress: progress[$0.event.id]) }
+    }
+
     public func add(to router: some RouterMethods<NewsAlertRequestContext>) {
+        addPreview(to: router)
         router.post("/v1/events") { request, context in
-            try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
+            try await publish(request, context, mayHold: true) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
                 try NewsEventInput(limits: configuration.inputLimits).event(from: object, id: id, receivedAt: receivedAt)
             }
         }
+        HeldEventRoutes(database: database).add(to: router)
         router.post("/v1/events/{id}/corrections") { request, context in
             let original = try await liveOriginal(context)
             return try await publish(request, context) { (object, id, receivedAt) throws(ValidationFailure) -> NewsEvent in
@@ -118,14 +159,23 @@ public struct EventRoutes: Sendable {
             guard let entry = try await database.eventLogEntry(id: try eventID(context)) else { throw APIError.notFound("event") }
             let deliveries = try await database.deliveries(eventID: entry.event.id, limit: 1000)
             let counts = try await database.deliveredAlertCounts(eventIDs: [entry.event.id])
-            return try Response.json(status: .ok, EventView(entry, alertsByChannel: counts[entry.event.id] ?? [:], deliveries: deliveries))
+            let progress = try await database.alertProgress(eventIDs: [entry.event.id])
+            return try Response.json(status: .ok, EventView(entry, alertsByChannel: counts[entry.event.id] ?? [:], progress: progress[entry.event.id], deliveries: deliveries))
         }
         router.get("/v1/events") { request, context in
             _ = try context.require(.editor, .admin)
             let limit = try PageLimit.read(request, default: 50, max: 200)
             let entries = try await database.recentEvents(limit: limit)
-            let counts = try await database.deliveredAlertCounts(eventIDs: entries.map(\.event.id))
-            return try Response.json(status: .ok, EventPage(events: entries.map { EventView($0, alertsByChannel: counts[$0.event.id] ?? [:]) }))
+            return try Response.json(status: .ok, EventPage(events: try await views(of: entries)))
+        }
+        // A story's timeline: every event with its relation, corrections, kill, and how its alerts went out.
+        router.get("/v1/stories/{id}") { _, context in
+            _ = try context.require(.editor, .admin)
+            let id = try context.parameters.require("id")
+            guard id.hasPrefix("story-"), EventID.isPlausible(String(id.dropFirst("story-".count))) else { throw APIError.notFound("story") }
+            let entries = try await database.storyEvents(storyID: id, limit: 500)
+            guard !entries.isEmpty else { throw APIError.notFound("story") }
+            return try Response.json(status: .ok, StoryTimeline(storyID: id, events: try await views(of: entries)))
         }
     }
 
@@ -155,13 +205,14 @@ public struct EventRoutes: Sendable {
         kill.status = .canceled
         kill.supersedes = original.id
         kill.reason = reason
+        kill.storyOverride = nil
         kill.publishedAt = receivedAt
         return kill
     }
 
     /// Auth, body checks, idempotency, validation, publish, record: the path every write shares.
     private func publish(
-        _ request: Request, _ context: NewsAlertRequestContext,
+        _ request: Request, _ context: NewsAlertRequestContext, mayHold: Bool = false,
         makeEvent: @escaping @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
     ) async throws -> Response {
         let principal = try context.require(.editor, .admin)
@@ -169,7 +220,7 @@ public struct EventRoutes: Sendable {
         let body = try await JSONRequestBody.read(request, limit: configuration.bodyLimitBytes)
         guard let idempotencyKey else {
             return Response.json(status: .accepted, data: try await validateAndPublish(
-                body, as: .fresh(), principal: principal, idempotencyKey: nil, makeEvent: makeEvent))
+                body, as: .fresh(), principal: principal, idempotencyKey: nil, mayHold: mayHold, makeEvent: makeEvent))
         }
         // The key covers the method and path too: the same key on another endpoint is another request.
         let fingerprint = Data("\(request.method) \(request.uri.path)\n".utf8) + body.data
@@ -184,7 +235,7 @@ public struct EventRoutes: Sendable {
             throw APIError(.conflict, code: "idempotency_key_in_progress", message: "a request with this Idempotency-Key is still being processed; retry shortly")
         case .proceed(let identity):
             do {
-                let accepted = try await validateAndPublish(body, as: identity, principal: principal, idempotencyKey: idempotencyKey, makeEvent: makeEvent)
+                let accepted = try await validateAndPublish(body, as: identity, principal: principal, idempotencyKey: idempotencyKey, mayHold: mayHold, makeEvent: makeEvent)
                 try await database.completeIdempotentRequest(idempotencyKey, principal: principal, status: 202, body: accepted)
                 return Response.json(status: .accepted, data: accepted)
             } catch let error as APIError where (400..<500).contains(error.status.code) {
@@ -198,15 +249,38 @@ public struct EventRoutes: Sendable {
     }
 
     private func validateAndPublish(
-        _ body: JSONRequestBody, as identity: EventIdentity, principal: APIPrincipal, idempotencyKey: String?,
+        _ body: JSONRequestBody, as identity: EventIdentity, principal: APIPrincipal, idempotencyKey: String?, mayHold: Bool,
         makeEvent: @Sendable ([String: Any], String, Date) throws(ValidationFailure) -> NewsEvent
     ) async throws -> Data {
         let receivedAt = identity.receivedAt
-        let event: NewsEvent
-        do {
-            event = try makeEvent(body.object, identity.id, receivedAt)
+        var object = body.object
+        var problems: [FieldProblem] = []
+        let publishAt = mayHold ? self.publishAt(removingFrom: &object, receivedAt: receivedAt, problems: &problems) : nil
+        var made: NewsEvent?
+        do throws(ValidationFailure) {
+            made = try makeEvent(object, identity.id, receivedAt)
         } catch {
-            throw APIError.invalidFields(error)
+            problems = error.problems + problems
+        }
+        guard problems.isEmpty, var event = made else { throw APIError.invalidFields(ValidationFailure(problems)) }
+        if event.storyOverride != nil, let problem = previewer.overrideProblem(event, in: try await previewer.storyIndex()) {
+            throw APIError.invalidFields(ValidationFailure([problem]))
+        }
+        if mayHold {
+            // An embargoed item is published as of its publish time, unless the newsroom dated it itself.
+            if let publishAt, object["published_at"] == nil || object["published_at"] is NSNull { event.publishedAt = publishAt }
+            var held: HeldEvent?
+            if try await needsApproval(event) {
+                held = try await database.holdForApproval(event, requestedBy: principal, at: receivedAt,
+                                                          expiresAt: receivedAt.addingTimeInterval(configuration.approvalWindow), publishAt: publishAt)
+            } else if let publishAt {
+                held = try await database.schedule(event, requestedBy: principal, at: receivedAt, publishAt: publishAt)
+            }
+            if let held {
+                logger.info("event held", metadata: ["event.id": "\(event.id)", "held.state": "\(held.state.rawValue)"])
+                return try JSONEncoder.newsAlert.encode(Held(
+                    id: held.event.id, status: held.state.rawValue, expiresAt: held.expiresAt, publishAt: held.publishAt, requestedByName: held.requestedByName))
+            }
         }
         let publication: KafkaPosition
         do {

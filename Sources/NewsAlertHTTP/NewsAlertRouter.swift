@@ -8,16 +8,20 @@ public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
         webhooks: any WebhookEndpointPolicy, replays: (any DeliveryReplayForwarder)? = nil, ticker: TickerRoutes? = nil, unsubscribe: UnsubscribeLinks? = nil,
-        replication: (any SubscriptionReplication)? = nil, health: NodeHealth = NodeHealth(), metrics: @escaping @Sendable () -> String = { "" }, logger: Logger
+        replication: (any SubscriptionReplication)? = nil, health: NodeHealth = NodeHealth(), metrics: @escaping @Sendable () -> String = { "" },
+        preview: EventPreviewSources? = nil, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
+        let hub = ticker?.hub
+        let preview = try preview ?? .reading(database, gazetteer: try Gazetteer.load(), tickerReaders: { hub?.clientCount ?? 0 })
         let router = Router(context: NewsAlertRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: APIKeyAuthenticator(database: database))
         if let replication { router.add(middleware: ReadYourWritesMiddleware(database: database, replication: replication)) }
         HealthRoutes(publisher: publisher, health: health, metrics: metrics).add(to: router)
         try PageRoutes().add(to: router)
-        EventRoutes(database: database, publisher: publisher, configuration: configuration, logger: logger).add(to: router)
+        EventRoutes(database: database, publisher: publisher, configuration: configuration, preview: preview, logger: logger).add(to: router)
         SubscriberRoutes(database: database).add(to: router)
+        KeyRoutes(database: database).add(to: router)
         SubscriptionRoutes(database: database).add(to: router)
         ChannelRoutes(database: database, webhooks: webhooks).add(to: router)
         DeliveryRoutes(database: database, replays: replays).add(to: router)

@@ -164,17 +164,24 @@ public struct NewsAlertNode: Sendable {
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         services.append(producer)
         let publisher = KafkaNewsEventPublisher(producer: producer, admin: admin)
+        services.append(HeldEventReleaser(database: database, publisher: publisher, logger: logger))
         var ticker: TickerRoutes?
+        var tickerHub: TickerHub?
         if options.roles.contains(.ticker) {
             let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)
+            tickerHub = hub
             services.append(try TickerFeed(kafka: kafka, admin: admin, hub: hub, logger: logger))
             ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins) { [database] token in
                 try await database.authenticateSubscriber(token: token)
             }
         }
+        let preview = EventPreviewSources(
+            enricher: Enricher(gazetteer: try Gazetteer.load(isoCodesPath: options.enrich.isoCodesPath)), threader: options.enrich.threader,
+            catalog: { replica.catalog }, tickerReaders: { [tickerHub] in tickerHub?.clientCount ?? 0 })
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, health: health, metrics: options.metricsText, logger: logger)
+            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, health: health, metrics: options.metricsText,
+            preview: preview, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services
         shutdownDeadline = options.shutdownDeadline

@@ -295,6 +295,34 @@ public struct AppDatabase: Sendable {
                 INSERT INTO fanout_journal (event_id, at) SELECT id, received_at FROM news_event WHERE enrichment IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v13: held events (FLASH approval, embargo) and key display names") { db in
+            try db.alter(table: "api_key") { table in
+                table.add(column: "display_name", .text)
+            }
+            // An event accepted but not yet on news.events: waiting for a second editor, or for its publish time.
+            try db.create(table: "held_event") { table in
+                table.column("id", .text).primaryKey()
+                table.column("payload", .blob).notNull()
+                table.column("headline", .text).notNull()
+                table.column("state", .text).notNull()
+                    .check(sql: "state IN ('pending_approval', 'scheduled', 'published', 'rejected', 'expired', 'canceled')")
+                table.column("requested_by", .text).notNull()
+                table.column("requested_at", .datetime).notNull()
+                table.column("expires_at", .datetime)
+                table.column("publish_at", .datetime)
+                table.column("decided_by", .text)
+                table.column("decided_at", .datetime)
+                table.column("decision", .text).check(sql: "decision IS NULL OR decision IN ('approved', 'rejected', 'expired', 'canceled')")
+                table.column("note", .text)
+                table.column("published_at", .datetime)
+                table.check(sql: "state != 'pending_approval' OR expires_at IS NOT NULL")
+                table.check(sql: "state != 'scheduled' OR publish_at IS NOT NULL")
+            }
+            try db.create(index: "held_event_by_state", on: "held_event", columns: ["state", "publish_at"])
+        }
+        migrator.registerMigration("v14: the event log by story, for story timelines") { db in
+            try db.create(index: "news_event_by_story", on: "news_event", columns: ["story_id", "received_at"])
+        }
         return migrator
     }
 }

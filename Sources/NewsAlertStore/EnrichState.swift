@@ -9,6 +9,11 @@ extension AppDatabase {
         return try data.map { try JSONDecoder.newsAlert.decode(StoryIndexSnapshot.self, from: $0) }
     }
 
+    /// When the enrich stage last saved its story index (nil if it never did): readers keep a decoded copy until it changes.
+    public func storyIndexSavedAt() async throws -> Date? {
+        try await writer.read { db in try Date.fetchOne(db, sql: "SELECT updated_at FROM story_index WHERE id = 1") }
+    }
+
     /// Saves the enrich stage's story index, replacing the previous one.
     public func saveStoryIndex(_ storyIndex: StoryIndexSnapshot) async throws {
         let snapshot = try JSONEncoder.newsAlert.encode(storyIndex)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NewsAlertDelivery
+import NewsAlertHTTP
 import Metrics
 import NIOSSL
 import NewsAlertServices
@@ -112,6 +113,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Brokers of the embedded cluster (one machine, one process: more brokers add threads and idle cost, not safety).") var brokers: Int = 1
     @Option(help: "Replication factor for topics created on a real cluster.") var replicationFactor: Int = 3
     @Option(help: "Largest accepted request body in bytes.") var bodyLimit: Int = 256 * 1024
+    @Option(help: "FLASH approval by a second editor: auto (when there is more than one editor key), on or off. Env: NEWSALERT_FLASH_APPROVAL.")
+    var flashApproval: String?
+    @Option(help: "Seconds a FLASH may wait for a second editor before it expires unpublished (default 900). Env: NEWSALERT_APPROVAL_WINDOW.")
+    var approvalWindow: Double?
     @Option(help: "Comma-separated CIDRs or host names webhooks may reach despite the SSRF guard, e.g. 127.0.0.1/32. Env: NEWSALERT_WEBHOOK_ALLOW.")
     var webhookAllow: String?
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
@@ -135,6 +140,7 @@ struct NodeOptions: ParsableArguments {
         try kafka.settings([
             .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
             .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .smtpCAFile: smtpCAFile, .mailFrom: mailFrom, .publicURL: publicURL,
+            .flashApproval: flashApproval, .approvalWindow: approvalWindow.map { String($0) },
         ])
     }
 
@@ -180,6 +186,14 @@ struct NodeOptions: ParsableArguments {
         default: throw ValidationError("NEWSALERT_IDLE_PAUSE must be on or off")
         }
         options.ingest.bodyLimitBytes = bodyLimit
+        guard let approval = settings[.flashApproval].flatMap(IngestConfiguration.FlashApproval.init(rawValue:)) else {
+            throw ValidationError("--flash-approval (NEWSALERT_FLASH_APPROVAL) must be auto, on or off")
+        }
+        guard let window = settings[.approvalWindow].flatMap(Double.init), window > 0 else {
+            throw ValidationError("--approval-window (NEWSALERT_APPROVAL_WINDOW) must be a number of seconds above 0")
+        }
+        options.ingest.flashApproval = approval
+        options.ingest.approvalWindow = window
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom
         options.publicURL = settings[.publicURL] ?? options.publicURL

@@ -36,6 +36,8 @@ CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "
                      "alert.schema.json", "ticker-item.schema.json"]
 # The fields a client may not send: the server owns them.
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
+# Request fields that instruct the API and are not part of the published event.
+REQUEST_ONLY_FIELDS = {"publish_at"}
 SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
 
 
@@ -287,11 +289,14 @@ def test_invalid_inputs(case):
 
 def test_input_schema_is_the_event_schema_without_the_server_owned_fields():
     event, request = load_schema("news-event.schema.json"), load_schema("news-event-input.schema.json")
-    assert set(request["properties"]) == set(event["properties"]) - SERVER_OWNED_FIELDS
+    # `publish_at` (an embargo) is an instruction to the API, not part of the published event.
+    assert set(request["properties"]) - REQUEST_ONLY_FIELDS == set(event["properties"]) - SERVER_OWNED_FIELDS
+    assert REQUEST_ONLY_FIELDS <= set(request["properties"])
     assert set(request["required"]) == {"kind", "headline"}
     assert request["additionalProperties"] is False and event["additionalProperties"] is False
     for name, subschema in request["properties"].items():
-        assert enums(subschema) == enums(event["properties"][name]), f"enum of {name} differs"
+        if name not in REQUEST_ONLY_FIELDS:
+            assert enums(subschema) == enums(event["properties"][name]), f"enum of {name} differs"
 
 
 # --- deadletter.schema.json --------------------------------------------------------------------
@@ -1336,7 +1341,8 @@ SUBSCRIBER_TOKEN_OPERATIONS = {
 KEY_OR_TOKEN_OPERATIONS = {("/v1/deliveries", "get"), ("/v1/deliveries/{id}", "get"), ("/v1/deliveries/{id}/replay", "post")}
 ADMIN_KEY_OPERATIONS = {
     ("/v1/subscribers", "post"), ("/v1/subscribers", "get"), ("/v1/subscribers/{id}", "get"),
-    ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post")}
+    ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post"),
+    ("/v1/keys", "get"), ("/v1/keys", "post"), ("/v1/keys/{id}/revoke", "post")}
 
 
 def openapi_operations() -> dict:
@@ -1348,7 +1354,9 @@ def openapi_operations() -> dict:
 def test_openapi_has_every_operation_of_the_api():
     paths = load_schema("openapi.yaml")["paths"]
     assert set(openapi_operations()) == {
-        ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/{id}", "get"),
+        ("/v1/events", "post"), ("/v1/events", "get"), ("/v1/events/preview", "post"), ("/v1/events/{id}", "get"),
+        ("/v1/held-events", "get"), ("/v1/events/{id}/approve", "post"), ("/v1/events/{id}/reject", "post"),
+        ("/v1/events/{id}/cancel", "post"), ("/v1/me", "get"), ("/v1/stories/{id}", "get"),
         ("/v1/events/{id}/corrections", "post"), ("/v1/events/{id}/kill", "post"),
         ("/v1/ticker", "get"), ("/v1/ticker/stream", "get"),
         ("/healthz", "get"), ("/readyz", "get"), ("/newsroom", "get"), ("/", "get"),
@@ -1416,6 +1424,7 @@ OPENAPI_SWIFT_TYPES = [
     ("DeliveryRecord", "NewsAlertStore/DeliveryLog.swift", "DeliveryRecord"),
     ("DeliveryAttempt", "NewsAlertStore/DeliveryLog.swift", "DeliveryAttempt"),
     ("RulePreview", "NewsAlertCore/Matching/RulePreview.swift", "RulePreview"),
+    ("AlertProgress", "NewsAlertStore/AlertProgress.swift", "AlertProgress"),
 ]
 
 
@@ -1456,8 +1465,11 @@ def test_openapi_correction_input_is_the_input_with_optional_kind():
     schemas = load_schema("openapi.yaml")["components"]["schemas"]
     correction, request = schemas["NewsEventCorrectionInput"], schemas["NewsEventInput"]
     assert correction["required"] == ["headline"]
-    assert set(correction["properties"]) == set(request["properties"])
+    # A correction goes out at once: no embargo.
+    assert set(correction["properties"]) == set(request["properties"]) - REQUEST_ONLY_FIELDS
     for name, subschema in request["properties"].items():
+        if name in REQUEST_ONLY_FIELDS:
+            continue
         assert enums(correction["properties"][name]) == enums(subschema), name
         if name not in ("kind", "reason"):
             assert correction["properties"][name] == subschema, name

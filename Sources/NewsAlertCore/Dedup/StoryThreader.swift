@@ -7,6 +7,8 @@ import Foundation
 ///    kill that reuses the id of the event it kills (same id, status now canceled).
 /// 2. Corrections and kills: an event with `supersedes`, or with status canceled, joins the story of the
 ///    event it replaces, as `.correction` or `.kill`.
+/// 2a. The newsroom's `storyOverride`: a new story, or an update of a story still in the index (an editor's
+///    choice beats the exact-duplicate and similarity tests below).
 /// 3. Exact duplicates: the same folded text (and speaker) as an item of a recent story is `.duplicate(.exact)`.
 /// 4. Near duplicates and updates: the event joins the recent story it is most similar to, if the
 ///    similarity reaches `joinThreshold` (see `StorySimilarity`), or quotes the same speaker within
@@ -59,6 +61,9 @@ public struct StoryThreader: Sendable {
         if event.supersedes != nil || event.status == .canceled {
             return supersede(event: event, key: idempotencyKey, fingerprint: fingerprint, now: now)
         }
+        if let override = event.storyOverride, let decision = follow(override, event: event, key: idempotencyKey, fingerprint: fingerprint, now: now) {
+            return decision
+        }
         if let original = exactDuplicate(of: fingerprint, now: now) {
             remember(SeenEvent(eventId: event.id, idempotencyKey: idempotencyKey, storyId: original.storyId, status: event.status, seenAt: now, duplicateOf: original.eventId))
             return .duplicate(.exact, of: original.eventId)
@@ -69,7 +74,32 @@ public struct StoryThreader: Sendable {
         return startStory(event: event, key: idempotencyKey, fingerprint: fingerprint, relation: .new, because: "no recent story close enough", now: now)
     }
 
+    /// What `process` would decide for `event`, leaving the index as it is (the newsroom's preview).
+    public func preview(event: NewsEvent, enrichment: Enrichment, now: Date) -> DedupDecision {
+        var copy = self
+        return copy.process(event: event, enrichment: enrichment, now: now)
+    }
+
+    /// A story of the index, nil when it is unknown or was pruned.
+    public func story(_ storyId: String) -> StoryRecord? {
+        stories[storyId]
+    }
+
     // MARK: - Decisions
+
+    /// The editor's decision: a new story, or an update of a story still in the index. An update of a story
+    /// that is unknown or past retention returns nil, and the event is threaded as usual.
+    private mutating func follow(_ override: StoryOverride, event: NewsEvent, key: String?, fingerprint: StoryFingerprint, now: Date) -> DedupDecision? {
+        switch override {
+        case .newStory:
+            return startStory(event: event, key: key, fingerprint: fingerprint, relation: .new, because: "the newsroom asked for a new story", now: now)
+        case .updateOf(let storyId):
+            guard let story = stories[storyId] else { return nil }
+            let similarity = story.members.map { StorySimilarity.compare($0.fingerprint, fingerprint, configuration: configuration).score }.max() ?? 0
+            let because = String(format: "the newsroom made it an update of %@ (similarity %.2f)", storyId, similarity)
+            return join(storyId, event: event, key: key, fingerprint: fingerprint, relation: .update, similarity: similarity, because: because, now: now)
+        }
+    }
 
     private mutating func supersede(event: NewsEvent, key: String?, fingerprint: StoryFingerprint, now: Date) -> DedupDecision {
         let relation: StoryRelation = event.status == .canceled ? .kill : .correction

@@ -24,12 +24,15 @@ public struct NewsEvent: Codable, Sendable, Hashable {
     public var language: String?
     /// Why the item was killed or corrected, when it was.
     public var reason: String?
+    /// The editor's threading decision ("new" story or update of a story), followed by the enrich stage.
+    public var storyOverride: StoryOverride?
 
     public init(
         id: String, kind: NewsKind, headline: String, summary: String? = nil, body: String? = nil,
         section: NewsSection? = nil, regions: [NewsRegion] = [], tags: [String] = [], byline: String? = nil,
         source: String? = nil, url: String? = nil, urgency: Urgency? = nil, publishedAt: Date,
-        status: NewsStatus = .usable, supersedes: String? = nil, language: String? = nil, reason: String? = nil
+        status: NewsStatus = .usable, supersedes: String? = nil, language: String? = nil, reason: String? = nil,
+        storyOverride: StoryOverride? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -48,11 +51,13 @@ public struct NewsEvent: Codable, Sendable, Hashable {
         self.supersedes = supersedes
         self.language = language
         self.reason = reason
+        self.storyOverride = storyOverride
     }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, headline, summary, body, section, regions, tags, byline, source, url, urgency
         case publishedAt = "published_at"
         case status, supersedes, language, reason
+        case storyOverride = "story_override"
     }
 }

@@ -18,7 +18,7 @@ public struct NewsEventInput: Sendable {
 
     static let acceptedFields: Set<String> = [
         "kind", "headline", "summary", "body", "section", "regions", "tags", "byline", "source",
-        "url", "urgency", "published_at", "language",
+        "url", "urgency", "published_at", "language", "story_override",
     ]
 
     public var limits: Limits
@@ -56,11 +56,16 @@ public struct NewsEventInput: Sendable {
         let publishedAt = reader.date("published_at")
         let language = reader.languageTag("language")
         let reason = supersedes == nil ? nil : reader.text("reason", maxCharacters: 500)
+        let storyOverride = reader.storyOverride("story_override")
+        if storyOverride != nil, supersedes != nil {
+            reader.problems.append(FieldProblem(field: "story_override", problem: "cannot be set on a correction: it joins the story of the item it corrects"))
+        }
         guard reader.problems.isEmpty, let kind, let headline else { throw ValidationFailure(reader.problems) }
         return NewsEvent(
             id: id, kind: kind, headline: headline, summary: summary, body: body, section: section,
             regions: regions, tags: tags, byline: byline, source: source, url: url, urgency: urgency,
-            publishedAt: publishedAt ?? receivedAt, status: status, supersedes: supersedes, language: language, reason: reason)
+            publishedAt: publishedAt ?? receivedAt, status: status, supersedes: supersedes, language: language, reason: reason,
+            storyOverride: supersedes == nil ? storyOverride : nil)
     }
 }
 
@@ -178,6 +183,15 @@ private struct FieldReader {
             return nil
         }
         return date
+    }
+
+    mutating func storyOverride(_ field: String) -> StoryOverride? {
+        guard !isAbsent(field) else { return nil }
+        guard let text = object[field] as? String, let override = StoryOverride(text: text) else {
+            problems.append(FieldProblem(field: field, problem: "must be \"new\" or the id of a story to update (story-evt_…)"))
+            return nil
+        }
+        return override
     }
 
     mutating func languageTag(_ field: String) -> String? {

@@ -24,6 +24,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case shutdownDeadline = "NEWSALERT_SHUTDOWN_DEADLINE"
     case fetchWait = "NEWSALERT_FETCH_WAIT_MS"
     case idlePause = "NEWSALERT_IDLE_PAUSE"
+    case flashApproval = "NEWSALERT_FLASH_APPROVAL"
+    case approvalWindow = "NEWSALERT_APPROVAL_WINDOW"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
@@ -46,6 +48,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .shutdownDeadline: "20"
         case .fetchWait: "50"
         case .idlePause: "on"
+        case .flashApproval: "auto"
+        case .approvalWindow: "900"
         default: nil
         }
     }
@@ -72,6 +76,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .kafkaSASLPassword: "librdkafka sasl.password"
         case .shutdownDeadline: "seconds a graceful shutdown may take before the process exits anyway"
         case .idlePause: "on or off: on the embedded broker, idle stages stop fetching and are woken by the process's own producers; records other processes write there arrive within 5 s (off: every stage fetches each fetch wait)"
+        case .flashApproval: "FLASH approval by a second editor: auto (when the newsroom has more than one editor key), on or off"
+        case .approvalWindow: "seconds a FLASH may wait for a second editor before it expires unpublished"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
