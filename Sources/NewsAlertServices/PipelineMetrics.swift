@@ -40,8 +40,14 @@ enum PipelineMetrics {
 
     /// Newsroom-to-subscriber latency: from the event's `published_at` to its delivery.
     static func delivered(_ alert: Alert, at now: Date = Date()) {
-        let seconds = max(0, now.timeIntervalSince(alert.event.publishedAt))
-        Timer(label: "newsalert_alert_latency_seconds", dimensions: [("channel", alert.channel.rawValue), ("urgency", "\(alert.event.urgency.rawValue)")])
+        alertLatency(channel: alert.channel.rawValue, urgency: alert.event.urgency, publishedAt: alert.event.publishedAt, at: now)
+    }
+
+    /// Records how long after its `published_at` an event reached a channel. The newsroom may set any
+    /// `published_at` (a date centuries back, a future one): the figure is clamped to 0...one year.
+    static func alertLatency(channel: String, urgency: Urgency, publishedAt: Date, at now: Date = Date()) {
+        let seconds = min(max(0, now.timeIntervalSince(publishedAt)), 365 * 86_400)
+        Timer(label: "newsalert_alert_latency_seconds", dimensions: [("channel", channel), ("urgency", "\(urgency.rawValue)")])
             .recordNanoseconds(Int64(seconds * 1e9))
     }
 

@@ -32,8 +32,7 @@ public final class TickerFeed: Service, Sendable {
                     PipelineMetrics.consumed(record, by: consumer)
                     let item = try JSONDecoder.newsAlert.decode(TickerItem.self, from: Data(record.value))
                     hub.publish(position: record.offset, item: item)
-                    Timer(label: "newsalert_alert_latency_seconds", dimensions: [("channel", "ticker"), ("urgency", "\(item.event.urgency.rawValue)")])
-                        .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(item.event.publishedAt)) * 1e9))
+                    PipelineMetrics.alertLatency(channel: "ticker", urgency: item.event.urgency, publishedAt: item.event.publishedAt)
                     Gauge(label: "newsalert_ticker_clients").record(hub.clientCount)
                 } catch {
                     logger.error("ticker record skipped", metadata: ["kafka.offset": "\(record.offset)", "error": "\(error)"])
