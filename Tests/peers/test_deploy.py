@@ -645,7 +645,9 @@ def test_kustomization_lists_exactly_the_manifests():
         assert image["name"] == "newsalert", image
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+# Expected skip (listed in the README): kubectl is not a package every Debian mirror carries; the checks of
+# kustomization.yaml above run everywhere, this one renders the manifests where kubectl exists.
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="expected skip: kubectl is not installed (see README, Tests)")
 def test_kustomize_builds():
     result = subprocess.run(["kubectl", "kustomize", str(KUBERNETES)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
