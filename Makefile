@@ -1,5 +1,6 @@
 # newsalert: `make serve` runs the service on the embedded broker, `make test` runs every test.
 SWIFT ?= swift
+SHELL := /bin/bash
 PYTEST := .venv/bin/pytest
 export NEWSALERT_BIN := $(CURDIR)/.build/debug/newsalert
 
@@ -15,7 +16,7 @@ serve: build
 test:
 	scripts/bootstrap.sh test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | python3 scripts/check_skips.py
 	$(PYTEST) -q Tests/peers
 
 clean:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what newsalert needs to build, run and test, when it is missing:
-# Debian packages (librdkafka, SQLite, kcat, iso-codes, Chromium and its driver, Postfix's smtp-sink) and a
+# Debian packages (librdkafka, SQLite, kcat, iso-codes, Chromium and its driver, Postfix's smtp-sink, kubectl) and a
 # Python virtualenv (.venv) holding the foreign peers the tests talk to.
 # Usage: scripts/bootstrap.sh [build|test]   (build: only what `make serve` needs)
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-test}"
 
 build_packages=(pkg-config librdkafka-dev libsqlite3-dev iso-codes)
-test_packages=(kcat python3-venv chromium chromium-driver postfix)
+test_packages=(kcat python3-venv chromium chromium-driver postfix kubectl)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -303,7 +303,7 @@ def wait_until_fixture() -> Callable[..., object]:
 # * ``seed_page``: the publication's front page (Tests/Fixtures/newsroom-front-page.txt) parsed into
 #   its BREAKING ticker lines, news sections, regions and article kinds.
 # * ``newsalert_server``: one ``newsalert serve`` for the whole session (embedded broker), with an
-#   editor and an admin API key. Tests using it are skipped while ``serve`` is not built yet.
+#   editor and an admin API key.
 # ---------------------------------------------------------------------------------------------
 
 import json  # noqa: E402  (kept with the section that uses them)
@@ -642,3 +642,50 @@ def wait_for_changelog(changelog: TopicReader, key: str, predicate: Callable[[di
     def found(records):
         return any(k == key.encode() and v is not None and predicate(json.loads(v)) for k, v in records)
     changelog.wait_for(found, timeout, f"the change of {key} {what}".strip())
+
+
+# ---------------------------------------------------------------------------------------------
+# Skips: every skipped test is printed with its reason at the end of the run, and the run fails when a skip
+# is not listed in Tests/expected-skips.txt (scripts/check_skips.py reads that list for both test suites).
+# ---------------------------------------------------------------------------------------------
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import check_skips  # noqa: E402
+
+
+def _skipped_tests(terminalreporter) -> dict[str, str]:
+    """Node id → reason of every test pytest skipped in this run."""
+    skipped: dict[str, str] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = ""
+        if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        skipped[report.nodeid] = reason
+    return skipped
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = _skipped_tests(terminalreporter)
+    terminalreporter.section("skipped tests")
+    check_skips.report(skipped, out=_TerminalLines(terminalreporter))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and check_skips.unexpected(_skipped_tests(reporter)) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class _TerminalLines:
+    """A file-like adapter so check_skips.report writes through pytest's terminal reporter."""
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def write(self, text: str) -> None:
+        if text == "\n":
+            return  # print() writes the line's end separately; write_line already ends each line
+        for line in text.splitlines():
+            self.reporter.write_line(line)

@@ -6,8 +6,7 @@ against news-event.schema.json with the record key equal to the event id; record
 the brokers' watermarks (confluent-kafka), so a duplicate or a stray write cannot hide. Every error
 answer is checked against error.schema.json with its exact status, code and named fields.
 
-All tests share one server (the session fixture ``newsalert_server`` in conftest.py); they are
-skipped, with the reason, only while `newsalert serve` is not built.
+All tests share one server (the session fixture ``newsalert_server`` in conftest.py).
 """
 
 from __future__ import annotations
