@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Tests only: reading the YAML contracts (openapi.yaml, asyncapi.yaml).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // librdkafka, as installed by Debian's librdkafka-dev.
@@ -140,7 +142,7 @@ let package = Package(
         ),
         .target(
             name: "NewsAlertTestSupport",
-            dependencies: ["NewsAlertCore"],
+            dependencies: ["NewsAlertCore", .product(name: "Yams", package: "Yams")],
             path: "Tests/NewsAlertTestSupport",
             swiftSettings: strictSwift6
         ),
@@ -187,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NewsAlertCoreTests",
-            dependencies: ["NewsAlertCore"],
+            dependencies: ["NewsAlertCore", "NewsAlertTestSupport"],
             swiftSettings: strictSwift6
         ),
     ]

@@ -18,8 +18,13 @@ struct TopicsCommand: AsyncParsableCommand {
 
         @OptionGroup var kafka: KafkaOptions
         @Option(help: "Replication factor of created topics.") var replicationFactor: Int = 3
+        @Flag(help: "Print the layout `ensure` creates, one JSON object a line, without reaching a cluster.") var dryRun = false
 
         func run() async throws {
+            if dryRun {
+                for topic in NewsTopics.all { printLine(try TopicLayoutLine(topic).json()) }
+                return
+            }
             CommandLogging.bootstrap()
             let admin = try KafkaAdmin(configuration: try kafka.requiredConfiguration(), logger: CommandLogging.logger("topics"))
             let created = try await TopicProvisioner.ensure(with: admin, replicationFactor: replicationFactor)
@@ -167,5 +172,29 @@ enum RecordJSON {
     private static func text(_ bytes: [UInt8]) -> Any {
         if let string = String(validating: bytes, as: UTF8.self) { return string }
         return ["base64": Data(bytes).base64EncodedString()]
+    }
+}
+
+/// One topic of `topics ensure --dry-run`: what a deployment creates on its own cluster.
+private struct TopicLayoutLine: Encodable {
+    var name: String
+    var partitions: Int
+    var retentionMs: Int64?
+    var cleanupPolicy: String
+    var purpose: String
+
+    init(_ topic: NewsTopic) {
+        name = topic.name
+        partitions = topic.partitions
+        retentionMs = topic.retentionMilliseconds
+        cleanupPolicy = topic.cleanupPolicy
+        purpose = topic.purpose
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

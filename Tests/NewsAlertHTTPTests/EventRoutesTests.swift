@@ -1,20 +1,21 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import KafkaBridge
 import Logging
 import NewsAlertCore
 import NewsAlertDelivery
 import NewsAlertHTTP
 import NewsAlertServices
+import NewsAlertTestSupport
 @testable import NewsAlertStore
 import Testing
 
-/// The ingest routes through Hummingbird's test client, publishing to a real embedded broker.
+/// The ingest routes through Hummingbird's test client, publishing to an in-memory publisher (the Kafka publisher
+/// has its own tests against the embedded broker).
 @Suite("Event routes")
 struct EventRoutesTests {
     struct Harness: @unchecked Sendable {
-        let broker: EmbeddedKafkaBroker
+        let publisher = RecordingNewsEventPublisher()
         let database: AppDatabase
         let router: Router<NewsAlertRequestContext>
         let editor: String
@@ -23,12 +24,7 @@ struct EventRoutesTests {
         init(replays: (any DeliveryReplayForwarder)? = nil) async throws {
             var logger = Logger(label: "newsalert.tests.http")
             logger.logLevel = .error
-            broker = try EmbeddedKafkaBroker(brokers: 1, logger: logger)
-            try TopicProvisioner.ensure(on: broker)
-            let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
             database = try AppDatabase.inMemory()
-            let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
             var configuration = IngestConfiguration()
             configuration.bodyLimitBytes = 4096
             router = try NewsAlertRouter.make(
@@ -60,7 +56,7 @@ struct EventRoutesTests {
         return Set((error["fields"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
     }
 
-    @Test("a breaking line with only kind and headline is accepted after the broker acknowledged it")
+    @Test("a breaking line with only kind and headline is accepted once published, and the answer says where it landed")
     func minimalBreaking() async throws {
         let harness = try await Harness()
         try await harness.test { client in
@@ -68,10 +64,38 @@ struct EventRoutesTests {
                                      body: Self.json(#"{"kind":"breaking","headline":"Israeli drone targets a car in the town of Kawnin"}"#)) { response in
                 #expect(response.status == .accepted)
                 let answer = try Self.object(response.body)
+                let published = try #require(harness.publisher.published.only)
+                #expect(answer["id"] as? String == published.event.id)
+                #expect(published.event.id.hasPrefix("evt_"))
+                #expect(published.event.headline == "Israeli drone targets a car in the town of Kawnin")
                 #expect(answer["topic"] as? String == "news.events")
-                #expect((answer["id"] as? String)?.hasPrefix("evt_") == true)
-                #expect(answer["offset"] is Int)
+                #expect(answer["partition"] as? Int == published.position.partition)
+                #expect(answer["offset"] as? Int == Int(published.position.offset))
             }
+        }
+    }
+
+    @Test("an event the publisher does not acknowledge is a 503 with Retry-After, recorded nowhere, and its key can be retried")
+    func unacknowledgedPublish() async throws {
+        let harness = try await Harness()
+        harness.publisher.failPublishing = true
+        let body = #"{"kind":"breaking","headline":"Explosion heard in central Damascus"}"#
+        try await harness.test { client in
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "desk-1"), body: Self.json(body)) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "5")
+                let error = try #require(try Self.object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == "kafka_unavailable")
+            }
+            #expect(harness.publisher.published.isEmpty)
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+            }
+            harness.publisher.failPublishing = false
+            try await client.execute(uri: "/v1/events", method: .post, headers: Self.headers(harness.editor, idempotencyKey: "desk-1"), body: Self.json(body)) { response in
+                #expect(response.status == .accepted)
+            }
+            #expect(harness.publisher.published.map(\.idempotencyKey) == ["desk-1"])
         }
     }
 
@@ -215,6 +239,10 @@ struct EventRoutesTests {
                 #expect(response.status == .notFound)
             }
         }
-        withExtendedLifetime(harness.broker) {}
     }
+}
+
+private extension Array {
+    /// The one element, or nil when there are none or several.
+    var only: Element? { count == 1 ? first : nil }
 }

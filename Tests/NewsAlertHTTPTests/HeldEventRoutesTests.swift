@@ -2,7 +2,6 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
-import KafkaBridge
 import Logging
 import NewsAlertCore
 import NewsAlertHTTP
@@ -34,10 +33,7 @@ struct HeldEventRoutesTests {
     static func releaser(_ harness: Harness) throws -> HeldEventReleaser {
         var logger = Logger(label: "newsalert.tests.held")
         logger.logLevel = .error
-        let kafka = KafkaConfiguration(bootstrapServers: harness.broker.bootstrapServers)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
-        let publisher = KafkaNewsEventPublisher(producer: producer, admin: try KafkaAdmin(configuration: kafka, logger: logger))
-        return HeldEventReleaser(database: harness.database, publisher: publisher, logger: logger)
+        return HeldEventReleaser(database: harness.database, publisher: harness.publisher, logger: logger)
     }
 
     @Test("a FLASH waits for a second editor; its requester cannot approve it; the decision is recorded with who and when")

@@ -19,6 +19,7 @@ What is here, for every test file in this folder:
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import signal
@@ -88,13 +89,36 @@ def run_command(command: Sequence[str | os.PathLike], *, input: str | bytes | No
     return result
 
 
-@pytest.fixture(scope="session")
-def newsalert_bin() -> Path:
-    """Path of the newsalert binary under test."""
+def newsalert_binary() -> Path:
+    """Path of the newsalert binary under test (env ``NEWSALERT_BIN``, else the debug build); fails the test
+    with what to do when it is not built."""
     path = Path(os.environ.get("NEWSALERT_BIN") or REPO_ROOT / ".build" / "debug" / "newsalert")
     if not (path.is_file() and os.access(path, os.X_OK)):
         pytest.fail(f"newsalert binary not found at {path}: run `swift build` (or set NEWSALERT_BIN)")
     return path
+
+
+@pytest.fixture(scope="session")
+def newsalert_bin() -> Path:
+    """Path of the newsalert binary under test."""
+    return newsalert_binary()
+
+
+_topic_layout: dict[str, dict] = {}
+
+
+def topic_layout() -> dict[str, dict]:
+    """Topic name → its layout (partitions, retention_ms, cleanup_policy, purpose), as the binary creates it
+    (`newsalert topics ensure --dry-run`)."""
+    if not _topic_layout:
+        result = subprocess.run([str(newsalert_binary()), "topics", "ensure", "--dry-run"], capture_output=True, text=True,
+                                timeout=DEFAULT_RUN_TIMEOUT)
+        if result.returncode != 0:
+            pytest.fail(f"newsalert topics ensure --dry-run exited with {result.returncode}: {_tail(result.stderr)}")
+        for line in result.stdout.splitlines():
+            topic = json.loads(line)
+            _topic_layout[topic["name"]] = topic
+    return _topic_layout
 
 
 @pytest.fixture(scope="session")
@@ -306,7 +330,6 @@ def wait_until_fixture() -> Callable[..., object]:
 #   editor and an admin API key.
 # ---------------------------------------------------------------------------------------------
 
-import json  # noqa: E402  (kept with the section that uses them)
 import re  # noqa: E402
 
 import yaml  # noqa: E402

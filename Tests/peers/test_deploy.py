@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import newsalert_binary, topic_layout
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
-SOURCES = REPO_ROOT / "Sources"
 
 # The roles of the `newsalert` binary, as the deployment runs them: role → allowed --channel values.
 ROLES: dict[str, set[str]] = {
@@ -132,21 +133,22 @@ def selects(selector: dict, labels: dict) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
-@lru_cache(maxsize=None)
-def swift_string_literals() -> frozenset[str]:
-    literals: set[str] = set()
-    for path in SOURCES.glob("**/*.swift"):
-        literals.update(re.findall(r'"((?:[^"\\\n]|\\.)*)"', path.read_text(encoding="utf-8")))
-    return frozenset(literals)
+def newsalert_output(*args: str) -> str:
+    """What the binary under test prints for ``newsalert <args>`` (which must succeed)."""
+    result = subprocess.run([str(newsalert_binary()), *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, f"newsalert {' '.join(args)} exited with {result.returncode}: {result.stderr}"
+    return result.stdout
 
 
 @lru_cache(maxsize=None)
+def newsalert_settings() -> frozenset[str]:
+    """Every NEWSALERT_* setting the binary reads (`newsalert config print` lists each with its value)."""
+    return frozenset(re.findall(r"^(NEWSALERT_\w+)=", newsalert_output("config", "print"), re.MULTILINE))
+
+
 def news_topics() -> dict[str, int]:
-    """Topic name → partitions, from NewsTopics.swift (what `newsalert topics ensure` creates)."""
-    text = (SOURCES / "NewsAlertCore" / "NewsTopics.swift").read_text(encoding="utf-8")
-    topics = {name: int(partitions) for name, partitions in re.findall(r'name:\s*"([^"]+)",\s*partitions:\s*(\d+)', text)}
-    assert topics, "no topics found in NewsTopics.swift"
-    return topics
+    """Topic name → partitions, as `newsalert topics ensure` creates them."""
+    return {name: topic["partitions"] for name, topic in topic_layout().items()}
 
 
 def deploy_text_files() -> list[Path]:
@@ -669,8 +671,8 @@ def test_deploy_files_name_some_variables():
 
 @pytest.mark.parametrize("name", deploy_env_names())
 def test_variable_is_read_by_newsalert(name: str):
-    """Each NEWSALERT_* name in deploy/ or the Dockerfile is a string literal in Sources/**/*.swift."""
-    assert name in swift_string_literals(), f"{name} is set by the deployment but no Swift source has the literal \"{name}\""
+    """Each NEWSALERT_* name in deploy/ or the Dockerfile is a setting newsalert reads."""
+    assert name in newsalert_settings(), f"{name} is set by the deployment but `newsalert config print` does not list it"
 
 
 def deploy_roles() -> list[str]:
@@ -680,18 +682,9 @@ def deploy_roles() -> list[str]:
 
 @lru_cache(maxsize=None)
 def top_level_subcommands() -> frozenset[str]:
-    """The names of the subcommands NewsAlertCommand lists (explicit commandName, else the kebab-cased type)."""
-    swift = {p: p.read_text(encoding="utf-8") for p in (SOURCES / "newsalert").glob("**/*.swift")}
-    root = next(text for text in swift.values() if re.search(r"struct NewsAlertCommand\b", text))
-    listed = re.search(r"subcommands:\s*\[([^\]]*)\]", root)
-    assert listed, "NewsAlertCommand lists no subcommands"
-    names = set()
-    for type_name in re.findall(r"(\w+)\.self", listed.group(1)):
-        declaration = next((re.search(rf"struct {type_name}\b[^{{]*\{{(.*?)\n}}", text, re.S)
-                            for text in swift.values() if re.search(rf"struct {type_name}\b", text)), None)
-        explicit = declaration and re.search(r'CommandConfiguration\(\s*commandName:\s*"([^"]+)"', declaration.group(1))
-        names.add(explicit.group(1) if explicit else re.sub(r"(?<!^)(?=[A-Z])", "-", type_name).lower())
-    return frozenset(names)
+    """The subcommands `newsalert --help` lists."""
+    listing = newsalert_output("--help").split("SUBCOMMANDS:", 1)[1]
+    return frozenset(re.findall(r"^  ([a-z][a-z-]*)\b", listing, re.MULTILINE))
 
 
 @pytest.mark.parametrize("role", deploy_roles())
@@ -702,13 +695,11 @@ def test_role_is_a_newsalert_subcommand(role: str):
 
 @pytest.mark.parametrize("channel", sorted(ROLES["deliver"]))
 def test_deliver_channel_is_accepted(channel: str):
-    """`newsalert deliver --channel <channel>` parses: the channel is a case of DeliverCommand's Channel enum."""
-    swift = "\n".join(p.read_text(encoding="utf-8") for p in (SOURCES / "newsalert").glob("**/*.swift"))
-    command = re.search(r"struct DeliverCommand\b.*?enum Channel\b[^{]*\{(.*?)\}", swift, re.S)
-    assert command, "no DeliverCommand with a Channel enum in Sources/newsalert"
-    cases = set(re.findall(r"\bcase\s+([^\n]+)", command.group(1)))
-    names = {name.strip().split("=")[0].strip() for line in cases for name in line.split(",")}
-    assert channel in names, f"--channel {channel} is not accepted (channels: {sorted(names)})"
+    """`newsalert deliver --channel <channel>` parses: the help lists the channel among the accepted values."""
+    accepted = re.search(r"--channel <channel>.*?\(values: ([^)]*)\)", newsalert_output("deliver", "--help"), re.DOTALL)
+    assert accepted, "`newsalert deliver --help` lists no values for --channel"
+    names = [name.strip() for name in accepted.group(1).split(",")]
+    assert channel in names, f"--channel {channel} is not accepted (channels: {names})"
 
 
 def test_topic_names_in_deploy_files_exist():

@@ -27,7 +27,7 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
-from conftest import JSON_SCHEMA_DIALECT, REPO_ROOT, SCHEMAS_DIR, SEED_ARTICLE, load_schema
+from conftest import JSON_SCHEMA_DIALECT, SCHEMAS_DIR, SEED_ARTICLE, load_schema, topic_layout
 
 SCHEMA_FILES = sorted(path.name for path in SCHEMAS_DIR.glob("*.schema.json"))
 CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "news-enriched.schema.json",
@@ -38,7 +38,6 @@ CORE_SCHEMA_FILES = ["news-event.schema.json", "news-event-input.schema.json", "
 SERVER_OWNED_FIELDS = {"id", "status", "supersedes"}
 # Request fields that instruct the API and are not part of the published event.
 REQUEST_ONLY_FIELDS = {"publish_at"}
-SWIFT_EVENTS_DIR = REPO_ROOT / "Sources" / "NewsAlertCore" / "Events"
 
 
 def schema_registry() -> Registry:
@@ -913,54 +912,6 @@ def test_changelog_schemas_are_told_apart_by_entity(entity):
         assert bool(errors(CHANGELOG_SCHEMAS[entity], example)) == (other != entity), f"{entity} schema on a {other} record"
 
 
-# The changelog records and the Swift types they are encoded from (the record adds `entity`; a
-# subscription's record adds `subscriber_time_zone`).
-CHANGELOG_SWIFT_TYPES = [
-    ("subscriber-change.schema.json", "#", "Subscriptions/Subscriber.swift", "Subscriber", {"entity"}),
-    ("subscriber-change.schema.json", "#/$defs/Budget", "Matching/Budget.swift", "Budget", set()),
-    ("channel-change.schema.json", "#", "Subscriptions/DeliveryChannel.swift", "DeliveryChannel", {"entity"}),
-    ("subscription-change.schema.json", "#", "Subscriptions/Subscription.swift", "Subscription",
-     {"entity", "subscriber_time_zone"}),
-]
-
-
-@pytest.mark.parametrize("file, pointer, swift_file, type_name, added", CHANGELOG_SWIFT_TYPES,
-                         ids=[f"{row[0]}{row[1][1:]}" for row in CHANGELOG_SWIFT_TYPES])
-def test_changelog_schemas_match_the_swift_coding_keys(file, pointer, swift_file, type_name, added):
-    path = SWIFT_CORE_DIR / swift_file
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
-    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
-    schema = load_schema(file) if pointer == "#" else resolve_pointer(load_schema(file), pointer)
-    assert set(schema["properties"]) == set(fields) | added, f"{type_name}: properties differ from the Swift coding keys"
-    # Non-optional Swift properties are always encoded: required. Optional ones are left out when nil.
-    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional} | added, type_name
-    assert schema["additionalProperties"] is False, type_name
-    for key, optional in fields.items():
-        if optional:
-            types = schema["properties"][key].get("type")
-            assert isinstance(types, list) and "null" in types, f"{type_name}.{key} is optional: the schema should accept null"
-
-
-def test_changelog_statuses_and_kinds_match_the_swift_model():
-    sources = {name: SWIFT_CORE_DIR / "Subscriptions" / f"{name}.swift" for name in ("Subscriber", "DeliveryChannel", "Subscription")}
-    if not all(path.is_file() for path in sources.values()):
-        pytest.fail("the Swift subscription model was not found")
-    text = {name: path.read_text(encoding="utf-8") for name, path in sources.items()}
-    def cases(name, enum):
-        body = swift_declaration_body(text[name], "struct", name)
-        return list(swift_cases(swift_declaration_body(body, "enum", enum)).values())
-    assert cases("Subscriber", "Status") == enums(load_schema("subscriber-change.schema.json")["properties"]["status"])
-    channel = load_schema("channel-change.schema.json")["properties"]
-    assert cases("DeliveryChannel", "Status") == enums(channel["status"])
-    assert cases("DeliveryChannel", "Kind") == enums(channel["kind"])
-    assert cases("Subscription", "Status") == enums(load_schema("subscription-change.schema.json")["properties"]["status"])
-    entity_ids = re.findall(r'static let (\w+)Prefix = "(\w+)"',
-                            (SWIFT_CORE_DIR / "Subscriptions" / "EntityID.swift").read_text(encoding="utf-8"))
-    assert dict(entity_ids) == CHANGELOG_ID_PREFIXES
-
-
 # --- alert.schema.json -------------------------------------------------------------------------
 
 # The second Kawnin line, alerted as an update to a subscriber who got the first one.
@@ -1136,18 +1087,6 @@ def test_ticker_item_embeds_the_alerts_story_and_event():
     assert enums(item["properties"]["type"]) == [t for t in enums(alert["properties"]["type"]) if t != "notice"]
 
 
-def test_ticker_item_schema_matches_the_swift_coding_keys():
-    path = SWIFT_CORE_DIR / "Ticker" / "TickerItem.swift"
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), "TickerItem")
-    assert fields, f"no stored properties found for TickerItem in {path} (did its layout change?)"
-    schema = load_schema("ticker-item.schema.json")
-    assert set(schema["properties"]) == set(fields)
-    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}
-    assert schema["additionalProperties"] is False
-
-
 # --- the publication's vocabulary and the Swift model ------------------------------------------
 
 
@@ -1164,159 +1103,6 @@ def test_enums_are_the_publication_vocabulary(seed_page):
     # Kinds: the BREAKING ticker, plain news articles, and the "Articles" menu (Features -> feature).
     article_kinds = [{"Features": "feature"}.get(kind, kind.lower()) for kind in seed_page.article_kinds]
     assert enums(properties["kind"]) == ["breaking", "article", *article_kinds]
-
-
-def swift_enum_values(source: str, enum_name: str) -> list[str]:
-    """The raw values of a `String` enum in Swift source (`case a, b` and `case a = "A"`)."""
-    match = re.search(rf"enum {enum_name}\b[^{{]*\{{(.*?)\n\}}", source, re.DOTALL)
-    assert match, f"enum {enum_name} not found"
-    values = []
-    for line in match.group(1).splitlines():
-        line = line.strip()
-        if not line.startswith("case "):
-            continue
-        for item in line[len("case "):].split(","):
-            name, _, raw = item.partition("=")
-            values.append(raw.strip().strip('"') if raw else name.strip())
-    return values
-
-
-def test_enums_match_the_swift_event_model():
-    taxonomy_path = SWIFT_EVENTS_DIR / "NewsTaxonomy.swift"
-    if not taxonomy_path.is_file():
-        pytest.fail(f"{taxonomy_path} not found")
-    taxonomy = taxonomy_path.read_text(encoding="utf-8")
-    properties = load_schema("news-event.schema.json")["properties"]
-    assert swift_enum_values(taxonomy, "NewsKind") == enums(properties["kind"])
-    assert swift_enum_values(taxonomy, "NewsSection") == enums(properties["section"])
-    assert swift_enum_values(taxonomy, "NewsRegion") == enums(properties["regions"])
-    assert swift_enum_values(taxonomy, "NewsStatus") == enums(properties["status"])
-    low, high = map(int, re.search(r"static let range = (\d+)\.\.\.(\d+)", taxonomy).groups())
-    assert (low, high) == (properties["urgency"]["minimum"], properties["urgency"]["maximum"])
-
-
-def test_properties_match_the_swift_event_coding_keys():
-    event_path = SWIFT_EVENTS_DIR / "NewsEvent.swift"
-    if not event_path.is_file():
-        pytest.fail(f"{event_path} not found")
-    keys = swift_enum_values(event_path.read_text(encoding="utf-8"), "CodingKeys")
-    assert set(keys) == set(load_schema("news-event.schema.json")["properties"])
-
-
-SWIFT_CORE_DIR = REPO_ROOT / "Sources" / "NewsAlertCore"
-# news-enriched.schema.json's objects and the Swift types the enrich stage encodes them from.
-ENRICHED_SWIFT_TYPES = [
-    ("#", "Pipeline/EnrichedEvent.swift", "EnrichedEvent"),
-    ("#/$defs/Enrichment", "Enrichment/Enrichment.swift", "Enrichment"),
-    ("#/$defs/PlaceMention", "Enrichment/PlaceMention.swift", "PlaceMention"),
-    ("#/$defs/EntityMention", "Enrichment/EntityMention.swift", "EntityMention"),
-    ("#/$defs/EnrichmentReason", "Enrichment/EnrichmentReason.swift", "EnrichmentReason"),
-    ("#/$defs/StoryAssignment", "Dedup/StoryAssignment.swift", "StoryAssignment"),
-]
-
-
-def swift_declaration_body(source: str, keyword: str, name: str) -> str:
-    """The text between the braces of `struct NAME` / `enum NAME` (nested braces matched)."""
-    match = re.search(rf"\b{keyword} {name}\b[^{{]*\{{", source)
-    assert match, f"{keyword} {name} not found"
-    depth, start = 1, match.end()
-    for index in range(start, len(source)):
-        depth += {"{": 1, "}": -1}.get(source[index], 0)
-        if depth == 0:
-            return source[start:index]
-    raise AssertionError(f"unbalanced braces after {keyword} {name}")
-
-
-def swift_cases(body: str) -> dict[str, str]:
-    """Case name -> raw value of the `case` lines of an enum body (`case a, b`, `case a = "A"`)."""
-    values = {}
-    for line in body.splitlines():
-        line = line.strip()
-        if line.startswith("case "):
-            for item in line[len("case "):].split(","):
-                name, _, raw = item.partition("=")
-                values[name.strip()] = raw.strip().strip('"') if raw else name.strip()
-    return values
-
-
-def swift_encoded_fields(source: str, type_name: str) -> dict[str, bool]:
-    """JSON key -> whether the Swift property is optional, for a Codable struct's stored `public var`s."""
-    body = swift_declaration_body(source, "struct", type_name)
-    keys = swift_cases(swift_declaration_body(body, "enum", "CodingKeys")) if "enum CodingKeys" in body else {}
-    # Only the struct's own stored properties: drop nested types' bodies and computed properties.
-    own = re.sub(r"\n    (?:public )?(?:enum|struct) \w+[^{]*\{.*?\n    \}", "", body, flags=re.DOTALL)
-    fields = {}
-    for name, swift_type in re.findall(r"^    public var (\w+): ([^={\n]+?)\s*$", own, re.MULTILINE):
-        fields[keys.get(name, name)] = swift_type.endswith("?")
-    return fields
-
-
-@pytest.mark.parametrize("pointer, file, type_name", ENRICHED_SWIFT_TYPES)
-def test_enriched_schema_matches_the_swift_coding_keys(pointer, file, type_name):
-    path = SWIFT_CORE_DIR / file
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    fields = swift_encoded_fields(path.read_text(encoding="utf-8"), type_name)
-    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
-    schema = resolve_pointer(load_schema("news-enriched.schema.json"), pointer) if pointer != "#" else load_schema("news-enriched.schema.json")
-    assert set(schema["properties"]) == set(fields), f"{type_name}: properties differ from the Swift coding keys"
-    # Non-optional Swift properties are always encoded: required. Optional ones are left out when nil.
-    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}, type_name
-    assert schema["additionalProperties"] is False, f"{type_name}: the Swift encoder writes no other keys"
-
-
-def test_enriched_enums_match_the_swift_model():
-    relation_path = SWIFT_CORE_DIR / "Dedup" / "StoryRelation.swift"
-    entity_path = SWIFT_CORE_DIR / "Enrichment" / "EntityMention.swift"
-    gazetteer_path = SWIFT_CORE_DIR / "Enrichment" / "GazetteerEntry.swift"
-    if not all(path.is_file() for path in (relation_path, entity_path, gazetteer_path)):
-        pytest.fail("the Swift enrichment model was not found")
-    definitions = load_schema("news-enriched.schema.json")["$defs"]
-    relations = swift_cases(swift_declaration_body(relation_path.read_text(encoding="utf-8"), "enum", "StoryRelation"))
-    assert list(relations.values()) == enums(definitions["StoryAssignment"]["properties"]["relation"])
-    entity_kinds = swift_cases(swift_declaration_body(entity_path.read_text(encoding="utf-8"), "enum", "Kind"))
-    assert list(entity_kinds.values()) == enums(definitions["EntityMention"]["properties"]["kind"])
-    # Places are the gazetteer entries that name a location.
-    gazetteer = gazetteer_path.read_text(encoding="utf-8")
-    entry_kinds = swift_cases(swift_declaration_body(gazetteer, "enum", "Kind"))
-    locations = re.search(r"var isLocation: Bool \{ \[([^\]]*)\]", gazetteer).group(1)
-    location_kinds = [entry_kinds[name.strip().lstrip(".")] for name in locations.split(",")]
-    assert sorted(location_kinds) == sorted(enums(definitions["PlaceMention"]["properties"]["kind"]))
-
-
-def swift_coding_keys(body: str) -> list[str]:
-    """The JSON keys of the `enum CodingKeys` declared directly in a type body (the least indented one;
-    nested types declare their own, further in)."""
-    declarations = re.findall(r"\n( +)(?:public )?enum CodingKeys\b[^{]*\{(.*?)\n\1\}", body, re.DOTALL)
-    assert declarations, "enum CodingKeys not found (did the layout change?)"
-    _, cases = min(declarations, key=lambda declaration: len(declaration[0]))
-    return list(swift_cases(cases).values())
-
-
-def test_subscription_rule_schema_matches_the_swift_coding_keys():
-    path = SWIFT_CORE_DIR / "Matching" / "SubscriptionRule.swift"
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    rule_body = swift_declaration_body(path.read_text(encoding="utf-8"), "struct", "SubscriptionRule")
-    schema = load_schema("subscription-rule.schema.json")
-    for pointer, body in [
-        ("#", rule_body),
-        ("#/$defs/QuietHours", swift_declaration_body(rule_body, "struct", "QuietHoursSpec")),
-        ("#/$defs/Delivery", swift_declaration_body(rule_body, "struct", "DeliverySpec")),
-    ]:
-        node = schema if pointer == "#" else resolve_pointer(schema, pointer)
-        # The decoder rejects unknown keys, so the schema allows exactly the coding keys.
-        assert set(node["properties"]) == set(swift_coding_keys(body)), f"{pointer}: properties differ from the Swift coding keys"
-        assert node["additionalProperties"] is False, pointer
-
-
-def test_rule_clauses_match_the_swift_model():
-    path = SWIFT_CORE_DIR / "Matching" / "RuleClause.swift"
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    clauses = list(swift_cases(swift_declaration_body(path.read_text(encoding="utf-8"), "enum", "RuleClause")).values())
-    assert clauses == enums(load_schema("alert.schema.json")["properties"]["matched"]["items"]["properties"]["clause"])
-
 
 
 # --- openapi.yaml ------------------------------------------------------------------------------
@@ -1415,32 +1201,6 @@ def test_openapi_ticker_stream_is_an_event_stream_beside_the_websocket():
         assert stream["responses"][status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert stream["x-sse-events"] == {name: {"$ref": f"#/components/schemas/Ticker{kind}Frame"}
                                       for name, kind in (("item", "Item"), ("gap", "Gap"), ("error", "Error"))}
-
-
-# openapi.yaml's answers and the Swift types they are encoded from.
-OPENAPI_SWIFT_TYPES = [
-    ("Subscriber", "NewsAlertCore/Subscriptions/Subscriber.swift", "Subscriber"),
-    ("Subscription", "NewsAlertCore/Subscriptions/Subscription.swift", "Subscription"),
-    ("DeliveryRecord", "NewsAlertStore/DeliveryLog.swift", "DeliveryRecord"),
-    ("DeliveryAttempt", "NewsAlertStore/DeliveryLog.swift", "DeliveryAttempt"),
-    ("RulePreview", "NewsAlertCore/Matching/RulePreview.swift", "RulePreview"),
-    ("AlertProgress", "NewsAlertStore/AlertProgress.swift", "AlertProgress"),
-]
-
-
-@pytest.mark.parametrize("component, swift_file, type_name", OPENAPI_SWIFT_TYPES)
-def test_openapi_answers_match_the_swift_coding_keys(component, swift_file, type_name):
-    path = REPO_ROOT / "Sources" / swift_file
-    if not path.is_file():
-        pytest.fail(f"{path} not found")
-    # Nested types (RulePreview.Item) declare coding keys of their own: leave them out first.
-    source = re.sub(r"\n    (?:public )?struct \w+[^{]*\{.*?\n    \}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
-    fields = swift_encoded_fields(source, type_name)
-    assert fields, f"no stored properties found for {type_name} in {path} (did its layout change?)"
-    schema = load_schema("openapi.yaml")["components"]["schemas"][component]
-    assert set(schema["properties"]) == set(fields), f"{type_name}: properties differ from the Swift coding keys"
-    assert set(schema["required"]) == {key for key, optional in fields.items() if not optional}, type_name
-    assert schema["additionalProperties"] is False, type_name
 
 
 @pytest.mark.parametrize("component, file", [
@@ -1573,17 +1333,10 @@ def test_asyncapi_placeholders_name_their_future_schema_file():
         assert mentioned, f"{name}: a placeholder payload should name its future schema file"
 
 
-def test_asyncapi_topics_match_the_swift_topic_table():
-    topics_path = REPO_ROOT / "Sources" / "NewsAlertCore" / "NewsTopics.swift"
-    if not topics_path.is_file():
-        pytest.fail(f"{topics_path} not found")
-    found = {}
-    for match in re.finditer(r'NewsTopic\(name: "([^"]+)", partitions: (\d+), retentionMilliseconds: ([^,]+), '
-                             r'cleanupPolicy: "([^"]+)"', topics_path.read_text(encoding="utf-8")):
-        name, partitions, retention, cleanup = match.groups()
-        days = re.fullmatch(r"(\d+) \* day", retention.strip())
-        found[name] = (int(partitions), int(days.group(1)) * DAY_MS if days else None, cleanup.split(","))
-    assert found, f"could not read the topic table in {topics_path} (did its layout change?)"
+def test_asyncapi_topics_are_the_layout_newsalert_creates():
+    """What `newsalert topics ensure` creates is what asyncapi.yaml documents."""
+    found = {name: (topic["partitions"], topic.get("retention_ms"), topic["cleanup_policy"].split(","))
+             for name, topic in topic_layout().items()}
     assert found == TOPICS
 
 

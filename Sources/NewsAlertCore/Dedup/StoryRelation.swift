@@ -1,7 +1,7 @@
 import Foundation
 
 /// How an accepted event relates to its story.
-public enum StoryRelation: String, Codable, Sendable, Hashable {
+public enum StoryRelation: String, Codable, Sendable, Hashable, CaseIterable {
     /// The first event of a new story.
     case new
     /// A later report of the same story.
