@@ -25,10 +25,15 @@ extension KafkaConsumer {
     /// A graceful shutdown closes the consumer: it commits what was marked done and ends the sequence. A record
     /// that was read but not finished is read again by whoever owns its partition next.
     func untilGracefulShutdown(_ body: () async throws -> Void) async throws {
-        try await withGracefulShutdownHandler {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // A child task waits for the shutdown and closes the consumer, which ends `body`'s records; a body that
+            // ends first (or throws) cancels it.
+            group.addTask { [self] in
+                guard (try? await gracefulShutdown()) != nil else { return }
+                await close()
+            }
             try await body()
-        } onGracefulShutdown: { [self] in
-            Task { await self.close() }
+            group.cancelAll()
         }
         await close()
     }

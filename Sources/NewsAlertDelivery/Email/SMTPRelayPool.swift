@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -44,9 +45,22 @@ public actor SMTPRelayPool {
     private var idle: [IdleConnection] = []
     private var openCount = 0
     private var openedCount = 0
-    private var waiters: [(id: Int, continuation: CheckedContinuation<Grant, any Error>)] = []
-    private var nextWaiterID = 0
+    /// Senders waiting for a connection, in arrival order: behind a lock rather than in the actor, so a cancelled
+    /// sender leaves the line synchronously from its cancellation handler.
+    private nonisolated let waiting = NIOLockedValueBox(WaitingSenders())
     private var isShutDown = false
+
+    private struct WaitingSenders {
+        var line: [(id: Int, continuation: CheckedContinuation<Grant, any Error>)] = []
+        var nextID = 0
+        /// Senders cancelled before they joined the line (their handler ran first): they must not join it.
+        var cancelledEarly: Set<Int> = []
+
+        /// The first sender in line, taken out of it.
+        mutating func next() -> CheckedContinuation<Grant, any Error>? {
+            line.isEmpty ? nil : line.removeFirst().continuation
+        }
+    }
 
     /// Creates a pool. No connection is opened until the first send.
     ///
@@ -77,7 +91,7 @@ public actor SMTPRelayPool {
     public var statistics: Statistics {
         Statistics(
             connectionsOpened: openedCount, connectionsOpen: openCount,
-            connectionsIdle: idle.count, waitingSenders: waiters.count)
+            connectionsIdle: idle.count, waitingSenders: waiting.withLockedValue { $0.line.count })
     }
 
     /// Composes and delivers `message` over a pooled connection.
@@ -126,9 +140,11 @@ public actor SMTPRelayPool {
     /// and closes busy connections as they come back. Later sends fail.
     public func shutdown() async {
         isShutDown = true
-        let waiting = waiters
-        waiters.removeAll()
-        for waiter in waiting {
+        let waiters = waiting.withLockedValue { state in
+            defer { state.line.removeAll() }
+            return state.line
+        }
+        for waiter in waiters {
             waiter.continuation.resume(throwing: SMTPError(kind: .poolShutDown, detail: "the SMTP pool was shut down"))
         }
         let closing = idle
@@ -158,18 +174,29 @@ public actor SMTPRelayPool {
             return (try await openConnection(), false)
         }
 
-        let id = nextWaiterID
-        nextWaiterID += 1
+        let id = waiting.withLockedValue { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        defer { waiting.withLockedValue { _ = $0.cancelledEarly.remove(id) } }
         let grant = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    waiters.append((id, continuation))
+                let cancelled = waiting.withLockedValue { state in
+                    if state.cancelledEarly.contains(id) || Task.isCancelled { return true }
+                    state.line.append((id, continuation))
+                    return false
                 }
+                if cancelled { continuation.resume(throwing: CancellationError()) }
             }
         } onCancel: {
-            Task { await self.cancelWaiter(id) }
+            let waiter = waiting.withLockedValue { state -> CheckedContinuation<Grant, any Error>? in
+                guard let index = state.line.firstIndex(where: { $0.id == id }) else {
+                    state.cancelledEarly.insert(id)
+                    return nil
+                }
+                return state.line.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
         }
         switch grant {
         case .connection(let connection):
@@ -197,10 +224,10 @@ public actor SMTPRelayPool {
         let delivered = await connection.transactionsStarted
         let reusable = !isShutDown && connection.isUsable && delivered < configuration.maximumMessagesPerConnection
         if reusable {
-            if waiters.isEmpty {
-                idle.append(IdleConnection(connection: connection, since: .now))
+            if let waiter = waiting.withLockedValue({ $0.next() }) {
+                waiter.resume(returning: .connection(connection))
             } else {
-                waiters.removeFirst().continuation.resume(returning: .connection(connection))
+                idle.append(IdleConnection(connection: connection, since: .now))
             }
             return
         }
@@ -210,15 +237,10 @@ public actor SMTPRelayPool {
 
     /// A connection went away: let the first waiter open a new one in its place.
     private func slotFreed() {
-        if !isShutDown, !waiters.isEmpty {
-            waiters.removeFirst().continuation.resume(returning: .openNew)
+        if !isShutDown, let waiter = waiting.withLockedValue({ $0.next() }) {
+            waiter.resume(returning: .openNew)
         } else {
             openCount -= 1
         }
-    }
-
-    private func cancelWaiter(_ id: Int) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 }

@@ -242,6 +242,24 @@ struct SMTPDeliveryTests {
         }
     }
 
+    @Test func aSenderCancelledWhileWaitingForAConnectionLeavesTheLine() async throws {
+        let listener = try SilentListener()
+        defer { listener.stop() }
+        let configuration = SMTPRelayConfiguration(
+            host: "127.0.0.1", port: listener.port, tls: .none, heloName: "newsalert.test",
+            timeout: .seconds(5), connectTimeout: .seconds(5))
+        try await withPool(configuration, maximumConnections: 1) { pool in
+            // The only connection waits for a greeting that never comes; the second sender queues behind it.
+            let holder = Task { try await pool.send(alert(subject: "holds the connection")) }
+            let waiter = Task { try await pool.send(alert(subject: "waits")) }
+            while await pool.statistics.waitingSenders < 1 { await Task.yield() }
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(await pool.statistics.waitingSenders == 0)
+            _ = await holder.result  // the silent relay's greeting timeout
+        }
+    }
+
     @Test func silentRelayTimesOutAsTransient() async throws {
         let listener = try SilentListener()
         defer { listener.stop() }
