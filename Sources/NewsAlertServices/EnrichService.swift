@@ -46,6 +46,8 @@ public final class EnrichService: Service, Sendable {
         let threader = restored.map { StoryThreader(snapshot: $0, configuration: configuration.threader) } ?? StoryThreader(configuration: configuration.threader)
         var pipeline = EnrichmentPipeline(enricher: enricher, threader: threader)
         logger.info("enrich stage started", metadata: ["stories.restored": "\(pipeline.storyCount)"])
+        // The index as last saved: each checkpoint writes only what changed since.
+        var saved = restored
         try await consumer.untilGracefulShutdown {
             var records = consumer.records.makeAsyncIterator()
             var handled: [KafkaRecord] = []
@@ -53,25 +55,27 @@ public final class EnrichService: Service, Sendable {
                 PipelineMetrics.consumed(record, by: consumer)
                 try await handle(record, pipeline: &pipeline)
                 handled.append(record)
-                // Checkpoint at the end of each fetched batch (or every `checkpointEvery` records): under load batches
-                // grow, so the index (saved whole) is written less often per event.
+                // Checkpoint at the end of each fetched batch (or every `checkpointEvery` records).
                 if !records.hasBufferedRecords || handled.count >= configuration.checkpointEvery {
-                    try await checkpoint(pipeline, handled)
+                    saved = try await checkpoint(pipeline, handled, since: saved)
                     handled.removeAll(keepingCapacity: true)
                 }
             }
-            try await checkpoint(pipeline, handled)
+            _ = try await checkpoint(pipeline, handled, since: saved)
         }
     }
 
-    /// Saves the story index, then marks the records it covers done.
+    /// Saves the story index (what changed since `saved`), then marks the records it covers done; returns the index
+    /// as saved.
     ///
     /// Until then a crash makes them come back, and they get the same decisions again: threading is
     /// deterministic given the saved index and each record's own timestamp, so no story starts twice.
-    private func checkpoint(_ pipeline: EnrichmentPipeline, _ handled: [KafkaRecord]) async throws {
-        guard !handled.isEmpty else { return }
-        try await database.saveStoryIndex(pipeline.snapshot)
+    private func checkpoint(_ pipeline: EnrichmentPipeline, _ handled: [KafkaRecord], since saved: StoryIndexSnapshot?) async throws -> StoryIndexSnapshot? {
+        guard !handled.isEmpty else { return saved }
+        let snapshot = pipeline.snapshot
+        try await database.saveStoryIndex(snapshot, since: saved)
         consumer.markDone(handled, logger: logger)
+        return snapshot
     }
 
     private func handle(_ record: KafkaRecord, pipeline: inout EnrichmentPipeline) async throws {

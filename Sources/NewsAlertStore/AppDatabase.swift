@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NewsAlertCore
 
 /// newsalert's SQLite database: owns the connection pool and migrates the schema on open.
 ///
@@ -322,6 +323,28 @@ public struct AppDatabase: Sendable {
         }
         migrator.registerMigration("v14: the event log by story, for story timelines") { db in
             try db.create(index: "news_event_by_story", on: "news_event", columns: ["story_id", "received_at"])
+        }
+        migrator.registerMigration("v21: the story index a row per story and seen event, saved incrementally") { db in
+            try db.create(table: "story_index_story") { table in
+                table.column("story_id", .text).primaryKey()
+                table.column("record", .blob).notNull()
+            }
+            try db.create(table: "story_index_seen") { table in
+                table.column("event_id", .text).primaryKey()
+                table.column("record", .blob).notNull()
+            }
+            // The whole-index blob of earlier versions becomes rows; the row of `story_index` keeps only the time.
+            if let blob = try Data.fetchOne(db, sql: "SELECT snapshot FROM story_index WHERE id = 1") {
+                let snapshot = try JSONDecoder.newsAlert.decode(StoryIndexSnapshot.self, from: blob)
+                let encoder = JSONEncoder.newsAlert
+                for story in snapshot.stories {
+                    try db.execute(sql: "INSERT INTO story_index_story (story_id, record) VALUES (?, ?)", arguments: [story.storyId, try encoder.encode(story)])
+                }
+                for event in snapshot.seen {
+                    try db.execute(sql: "INSERT OR REPLACE INTO story_index_seen (event_id, record) VALUES (?, ?)", arguments: [event.eventId, try encoder.encode(event)])
+                }
+                try db.execute(sql: "UPDATE story_index SET snapshot = X'' WHERE id = 1")
+            }
         }
         return migrator
     }
