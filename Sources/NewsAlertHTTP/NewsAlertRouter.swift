@@ -28,7 +28,10 @@ public enum NewsAlertRouter {
         DeliveryRoutes(database: database, replays: replays).add(to: router)
         ticker?.add(to: router)
         if let unsubscribe { UnsubscribeRoutes(database: database, links: unsubscribe).add(to: router) }
-        if let signedLinks { ConfirmationRoutes(database: database, links: signedLinks).add(to: router) }
+        if let signedLinks {
+            ConfirmationRoutes(database: database, links: signedLinks).add(to: router)
+            PreferenceRoutes(database: database, links: signedLinks).add(to: router)
+        }
         SignupRoutes(database: database, gazetteer: preview.enricher.gazetteer, limits: signupLimits).add(to: router)
         return router
     }

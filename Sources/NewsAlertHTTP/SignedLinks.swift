@@ -47,6 +47,11 @@ public struct SignedLinks: Sendable {
         "\(baseURL)/v1/confirm?channel=\(channelID)&expires=\(Self.seconds(expires))&token=\(signature(.confirmEmail, subject: Self.confirmationSubject(channelID, address), expires: expires))"
     }
 
+    /// `…/preferences?subscriber=…&expires=…&token=…`: the preference centre of a subscriber (linked from alert emails).
+    public func preferencesURL(subscriberID: String, expires: Date) -> String {
+        "\(baseURL)/preferences?subscriber=\(subscriberID)&expires=\(Self.seconds(expires))&token=\(signature(.preferences, subject: subscriberID, expires: expires))"
+    }
+
     static func confirmationSubject(_ channelID: String, _ address: String) -> String {
         "\(channelID)\n\(address)"
     }

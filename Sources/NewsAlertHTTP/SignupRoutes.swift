@@ -114,11 +114,18 @@ public struct SignupRoutes: Sendable {
         let zone = fields.text("time_zone", required: true, maxLength: 64)
         if let zone, TimeZone(identifier: zone) == nil { fields.report("time_zone", "must be an IANA time zone such as Europe/Berlin") }
         let honeypot = body.object["website"].map { !(($0 as? String)?.isEmpty ?? false) && !($0 is NSNull) } ?? false
+        let rules = Self.rules(body.object, timeZone: zone, into: &fields)
+        try fields.check()
+        return Signup(email: email!, timeZone: zone!, rules: rules, honeypotFilled: honeypot)
+    }
+
+    /// The rules of a reader's choices (`topics`, `delivery`, `quiet_hours`): one per kind of topic, each checked in
+    /// `timeZone`; problems are reported into `fields` under the request's own names.
+    static func rules(_ object: [String: Any], timeZone zone: String?, into fields: inout RequestFields) -> [SubscriptionRule] {
         let delivery = fields.decoded("delivery", as: SubscriptionRule.DeliverySpec.self, required: false)
         let quietHours = fields.decoded("quiet_hours", as: SubscriptionRule.QuietHoursSpec.self, required: false)
-
         var rules: [SubscriptionRule] = []
-        if let value = body.object["topics"], !(value is NSNull) {
+        if let value = object["topics"], !(value is NSNull) {
             if let object = value as? [String: Any] {
                 var topics = RequestFields(object, allowed: ["sections", "regions", "countries", "keywords"])
                 let sections = topics.strings("sections")
@@ -153,8 +160,7 @@ public struct SignupRoutes: Sendable {
                 }
             }
         }
-        try fields.check()
-        return Signup(email: email!, timeZone: zone!, rules: rules, honeypotFilled: honeypot)
+        return rules
     }
 }
 

@@ -45,8 +45,10 @@ public final class ConfirmationMailer: Service, Sendable {
                         Counter(label: "newsalert_signup_confirmations_total", dimensions: [("outcome", "expired")]).increment(by: expired.count)
                         self.logger.info("unconfirmed email channels expired", metadata: ["count": "\(expired.count)"])
                     }
+                    // Pauses readers set in the preference centre end here too.
+                    try await self.database.resumePausedSubscribers(now: Date())
                     try await self.sendDue(now: Date())
-                    if let next = try await self.database.nextConfirmationDue() {
+                    for next in [try await self.database.nextConfirmationDue(), try await self.database.nextPauseEnd()].compactMap({ $0 }) {
                         wait = min(wait, .milliseconds(max(10, Int(next.timeIntervalSince(Date()) * 1000) + 5)))
                     }
                 } catch {

@@ -162,7 +162,7 @@ public struct NewsAlertNode: Sendable {
                 var delivery = deliveryConfiguration
                 delivery.bounceLimit = options.bounceLimit
                 services.append(try DeliveryWorker(
-                    deliverer: EmailDeliverer(pool: pool, from: from, links: links), kafka: kafka, producer: pipelineProducer, database: database,
+                    deliverer: EmailDeliverer(pool: pool, from: from, links: links, preferences: signedLinks), kafka: kafka, producer: pipelineProducer, database: database,
                     replica: replica, configuration: delivery, logger: logger))
             } else {
                 logger.notice("email delivery is off: no SMTP relay configured (NEWSALERT_SMTP_RELAY); email alerts wait on alerts.email")

@@ -359,6 +359,11 @@ public struct AppDatabase: Sendable {
                 table.column("email", .text).notNull().unique()
                 table.column("created_at", .datetime).notNull()
             }
+            // A subscriber who paused alerts from the preference centre, and until when (disabled meanwhile).
+            try db.create(table: "subscriber_pause") { table in
+                table.column("subscriber_id", .text).primaryKey().references("subscriber", onDelete: .cascade)
+                table.column("until", .datetime).notNull()
+            }
         }
         return migrator
     }

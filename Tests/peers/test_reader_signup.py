@@ -19,6 +19,7 @@ import collections
 import datetime
 import json
 import re
+import urllib.parse
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -29,7 +30,7 @@ import requests
 
 from conftest import NewsalertServer, call, describe, own_newsalert_server, post_event, wait_until
 from test_email_delivery import (
-    CONFIRM_SUBJECT, DELIVERY_TIMEOUT, IMPORTED_CONSENT, MailRelay, confirmation_link, serve_args, unique_address,
+    CONFIRM_SUBJECT, DELIVERY_TIMEOUT, IMPORTED_CONSENT, MailRelay, confirmation_link, parts, serve_args, unique_address,
     with_subject_prefix,
 )
 from test_newsroom_console import (  # noqa: F401 - `browser` is a fixture
@@ -134,6 +135,35 @@ def test_a_reader_signs_up_in_the_page_confirms_and_gets_the_next_alert(server, 
     assert len(alerts_about(relay, reader, event_id)) == 1
     # The unconfirmed address was matched against the same event: it got its confirmation mail and nothing else.
     assert [m.subject for m in relay.mails(unconfirmed)] == [CONFIRM_SUBJECT], [m.describe() for m in relay.mails(unconfirmed)]
+
+    # The preference centre, from the link next to "Unsubscribe" in the alert: add a region, then erase everything.
+    text, html = parts(alerts_about(relay, reader, event_id)[0])
+    found = re.findall(r"^Preferences: (\S+)", text, re.MULTILINE)
+    assert len(found) == 1 and ">Preferences</a>" in html, text
+    preferences = urllib.parse.urlsplit(found[0])
+    browser.get(server.base_url.rstrip("/") + preferences.path + "?" + preferences.query)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#regions input[value="MENA"]'), "the preference centre")
+    assert reader in element(browser, "emails").text
+    assert event_id and f"{word} depot" in element(browser, "recent-alerts").text
+    browser.find_element(By.CSS_SELECTOR, '#regions input[value="MENA"]').click()
+    element(browser, "save").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "saved").text == "Saved.", "the saved preferences")
+    assert_fits(browser, tmp_path / "preferences-phone.png")
+    assert_nothing_external(browser, server.base_url)
+    region_event = post_event(server, "Lebanese Ministry of Health: Two injured in a strike on the outskirts of Aitaroun", regions=["MENA"])
+    wait_until(lambda: alerts_about(relay, reader, region_event), timeout=DELIVERY_TIMEOUT, interval=0.1,
+               message=f"the alert about {region_event} for the region added in the preference centre")
+
+    element(browser, "erase-sure").click()
+    element(browser, "erase").click()
+    wait_for(browser, lambda d: "deleted" in d.find_element(By.ID, "erased").text, "the erasure")
+    assert console_errors(browser) == []
+    last_id = post_event(server, f"Sudanese Doctors Network: A field clinic opens in Omdurman, named {word} by its volunteers")
+    wait_until(lambda: alerts_about(relay, witness_address, last_id), timeout=DELIVERY_TIMEOUT, interval=0.1,
+               message=f"the alert about {last_id} to the witness")
+    assert alerts_about(relay, reader, last_id) == [], "an erased reader got an alert"
+    assert not [s for s in call(server, "GET", "/v1/subscribers?limit=1000", server.admin_key, 200)["subscribers"]
+                if s["time_zone"] == "Asia/Beirut"], "the erased reader is still listed"
 
 
 # --- 2. abuse ------------------------------------------------------------------------------------
