@@ -21,6 +21,7 @@ public struct ChannelRoutes: Sendable {
         enum CodingKeys: String, CodingKey {
             case id, kind, target, status
             case disabledReason = "disabled_reason"
+            case confirmation, consent
             case secret
             case secretHints = "secret_hints"
             case version
@@ -34,6 +35,11 @@ public struct ChannelRoutes: Sendable {
             try container.encode(channel.target, forKey: .target)
             try container.encode(channel.status, forKey: .status)
             try container.encode(channel.disabledReason, forKey: .disabledReason)
+            if channel.kind == .email {
+                // `pending` until the address's owner opens the confirmation link: no alert goes there before.
+                try container.encode(channel.consent == nil ? "pending" : "confirmed", forKey: .confirmation)
+                try container.encode(channel.consent, forKey: .consent)
+            }
             if revealSecret, let secret = channel.secrets.first { try container.encode(secret, forKey: .secret) }
             try container.encode(channel.secrets.map { String($0.prefix(10)) + "…" }, forKey: .secretHints)
             try container.encode(channel.version, forKey: .version)
@@ -78,6 +84,29 @@ public struct ChannelRoutes: Sendable {
             try fields.check()
             let channel = try await database.createChannel(subscriberID: owner, kind: kind!, target: target, secrets: secrets)
             return try Response.json(status: .created, ChannelView(channel: channel, revealSecret: true))
+        }
+        router.post("/v1/subscribers/{id}/channels") { request, context in
+            // An admin's import of an address whose owner already agreed elsewhere: when and how is recorded.
+            _ = try context.require(.admin)
+            let id = try context.parameters.require("id")
+            guard EntityID.isPlausible(id, prefix: EntityID.subscriberPrefix) else { throw APIError.notFound("subscriber") }
+            let body = try await JSONRequestBody.read(request, limit: 16 * 1024)
+            var fields = RequestFields(body.object, allowed: ["kind", "address", "consent"])
+            if let kind = fields.text("kind", required: true), kind != "email" {
+                fields.report("kind", "must be email: admins import email addresses with their consent; other channels are added with the subscriber's token")
+            }
+            let address = fields.text("address", required: true, maxLength: 254)
+            if let address, !EmailAddress.isPlausible(address) { fields.report("address", "must be an email address like desk@example.com") }
+            let consent = fields.decoded("consent", as: DeliveryChannel.Consent.self, required: true)
+            if let consent {
+                if consent.source.trimmingCharacters(in: .whitespaces).isEmpty || consent.source.count > 200 {
+                    fields.report("consent.source", "must say how the owner agreed, in 1 to 200 characters")
+                }
+                if consent.confirmedAt > Date().addingTimeInterval(300) { fields.report("consent.confirmed_at", "must not be in the future") }
+            }
+            try fields.check()
+            let channel = try await database.createChannel(subscriberID: id, kind: .email, target: address!, secrets: [], consent: consent)
+            return try Response.json(status: .created, ChannelView(channel: channel, revealSecret: false))
         }
         router.post("/v1/channels/{id}/rotate-secret") { _, context in
             let owner = try context.requireSubscriber()

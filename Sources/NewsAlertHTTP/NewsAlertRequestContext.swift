@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
 import NewsAlertStore
 
 /// The request context of every route: Hummingbird's core storage plus the authenticated caller.
@@ -13,8 +14,12 @@ public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
     /// Set when the request carried credentials that are not a valid key (public routes ignore it).
     var presentedInvalidCredentials = false
 
+    /// The IP address of the connection's peer (what public endpoints rate-limit by), when known.
+    public let clientAddress: String?
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The caller, if it holds one of `roles`; 401 without a key, 403 with the wrong role.

@@ -8,6 +8,7 @@ public enum NewsAlertRouter {
     public static func make(
         database: AppDatabase, publisher: any NewsEventPublisher, configuration: IngestConfiguration,
         webhooks: any WebhookEndpointPolicy, replays: (any DeliveryReplayForwarder)? = nil, ticker: TickerRoutes? = nil, unsubscribe: UnsubscribeLinks? = nil,
+        signedLinks: SignedLinks? = nil, signupLimits: SignupRoutes.Limits = SignupRoutes.Limits(),
         replication: (any SubscriptionReplication)? = nil, health: NodeHealth = NodeHealth(), metrics: @escaping @Sendable () -> String = { "" },
         preview: EventPreviewSources? = nil, logger: Logger
     ) throws -> Router<NewsAlertRequestContext> {
@@ -27,6 +28,11 @@ public enum NewsAlertRouter {
         DeliveryRoutes(database: database, replays: replays).add(to: router)
         ticker?.add(to: router)
         if let unsubscribe { UnsubscribeRoutes(database: database, links: unsubscribe).add(to: router) }
+        if let signedLinks {
+            ConfirmationRoutes(database: database, links: signedLinks).add(to: router)
+            PreferenceRoutes(database: database, links: signedLinks).add(to: router)
+        }
+        SignupRoutes(database: database, gazetteer: preview.enricher.gazetteer, limits: signupLimits).add(to: router)
         return router
     }
 }

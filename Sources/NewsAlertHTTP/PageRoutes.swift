@@ -9,7 +9,9 @@ public struct PageRoutes: Sendable {
     public init() throws {
         var files: [String: (String, Data)] = [:]
         let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"]
-        for (name, type) in [("newsroom.html", "html"), ("newsroom.js", "js"), ("pages.css", "css"), ("index.html", "html"), ("ticker.js", "js")] {
+        for (name, type) in [("newsroom.html", "html"), ("newsroom.js", "js"), ("pages.css", "css"), ("index.html", "html"), ("ticker.js", "js"),
+                                   ("subscribe.html", "html"), ("subscribe.js", "js"),
+                                   ("preferences.html", "html"), ("preferences.js", "js")] {
             guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Pages") else {
                 throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Pages/\(name)"])
             }
@@ -24,6 +26,10 @@ public struct PageRoutes: Sendable {
         router.get("/assets/newsroom.js") { _, _ in try serve("newsroom.js") }
         router.get("/assets/pages.css") { _, _ in try serve("pages.css") }
         router.get("/assets/ticker.js") { _, _ in try serve("ticker.js") }
+        router.get("/subscribe") { _, _ in try serve("subscribe.html") }
+        router.get("/assets/subscribe.js") { _, _ in try serve("subscribe.js") }
+        router.get("/preferences") { _, _ in try serve("preferences.html") }
+        router.get("/assets/preferences.js") { _, _ in try serve("preferences.js") }
     }
 
     private func serve(_ name: String) throws -> Response {

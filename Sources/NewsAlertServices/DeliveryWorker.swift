@@ -168,8 +168,8 @@ public final class DeliveryWorker: Service, Sendable {
 
     private func attempt(_ alert: Alert, number: Int) async throws {
         let startedAt = Date()
-        guard let channel = replica.catalog.channels[alert.channelID], channel.status == .active else {
-            let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", detail: "the channel was deleted or disabled")
+        guard let channel = replica.catalog.channels[alert.channelID], channel.isDeliverable else {
+            let attempt = DeliveryAttempt(attempt: number, at: startedAt, outcome: "failed", detail: "the channel was deleted, disabled or not confirmed by its owner")
             try await database.recordAttempt(deliveryID: alert.alertID, attempt, state: .failed, nextAttemptAt: nil, reason: attempt.detail)
             return
         }

@@ -10,11 +10,14 @@ public struct EmailDeliverer: ChannelDeliverer {
     let pool: SMTPRelayPool
     let from: EmailAddress
     let links: UnsubscribeLinks
+    /// Signs the preference-centre link of every alert email (valid 30 days from the alert's creation).
+    let preferences: SignedLinks?
 
-    public init(pool: SMTPRelayPool, from: EmailAddress, links: UnsubscribeLinks) {
+    public init(pool: SMTPRelayPool, from: EmailAddress, links: UnsubscribeLinks, preferences: SignedLinks? = nil) {
         self.pool = pool
         self.from = from
         self.links = links
+        self.preferences = preferences
     }
 
     /// `Name <address>` or a bare address, as NEWSALERT_MAIL_FROM is written.
@@ -28,7 +31,9 @@ public struct EmailDeliverer: ChannelDeliverer {
 
     public func deliver(_ alert: Alert, to channel: DeliveryChannel, attempt: Int) async -> ChannelAttemptResult {
         let unsubscribe = links.url(for: channel.id)
-        let content = AlertEmailContent(alert, unsubscribeURL: unsubscribe)
+        // Dated from the alert, not the attempt, so a retry sends the same message.
+        let preferencesURL = preferences?.preferencesURL(subscriberID: channel.subscriberID, expires: alert.createdAt.addingTimeInterval(30 * 86_400))
+        let content = AlertEmailContent(alert, unsubscribeURL: unsubscribe, preferencesURL: preferencesURL)
         let message: MailMessage
         do {
             message = MailMessage(

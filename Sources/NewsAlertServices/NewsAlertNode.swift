@@ -50,6 +50,10 @@ public struct NewsAlertNode: Sendable {
         public var publicURL = "http://127.0.0.1:8080"
         /// Key for signed unsubscribe links; nil uses a random key kept in the database (one-database setups).
         public var linkKey: Data?
+        /// How long an email confirmation link works; an address unconfirmed for longer is deleted.
+        public var confirmationWindow: TimeInterval = EmailConfirmationPolicy.defaultWindow
+        /// Limits of the public signup (`POST /v1/signup`).
+        public var signupLimits = SignupRoutes.Limits()
         /// Permanent email failures on one channel within a week after which the channel is disabled.
         public var bounceLimit = 3
         /// How long a graceful shutdown (SIGTERM) may take before the remaining services are cancelled.
@@ -139,15 +143,26 @@ public struct NewsAlertNode: Sendable {
         let linkKey: Data
         if let configured = options.linkKey { linkKey = configured } else { linkKey = try await database.linkKey() }
         let links = UnsubscribeLinks(key: linkKey, baseURL: options.publicURL)
+        let signedLinks = SignedLinks(key: linkKey, baseURL: options.publicURL)
+        var relay: SMTPRelayPool?
+        if let smtp = options.smtp {
+            let pool = try SMTPRelayPool(configuration: smtp, maximumConnections: 4, logger: logger)
+            services.append(ShutdownAction { await pool.shutdown() })
+            relay = pool
+            // The confirmation mails this node's subscription API owes (double opt-in).
+            services.append(ConfirmationMailer(
+                database: database, pool: pool, from: try EmailDeliverer.mailbox(options.mailFrom), links: signedLinks,
+                window: options.confirmationWindow, logger: logger))
+        } else {
+            logger.notice("no SMTP relay configured (NEWSALERT_SMTP_RELAY): email channels wait for a confirmation mail that is not sent")
+        }
         if options.roles.contains(.deliverEmail) {
-            if let smtp = options.smtp {
-                let pool = try SMTPRelayPool(configuration: smtp, maximumConnections: 4, logger: logger)
-                services.append(ShutdownAction { await pool.shutdown() })
+            if let pool = relay {
                 let from = try EmailDeliverer.mailbox(options.mailFrom)
                 var delivery = deliveryConfiguration
                 delivery.bounceLimit = options.bounceLimit
                 services.append(try DeliveryWorker(
-                    deliverer: EmailDeliverer(pool: pool, from: from, links: links), kafka: kafka, producer: pipelineProducer, database: database,
+                    deliverer: EmailDeliverer(pool: pool, from: from, links: links, preferences: signedLinks), kafka: kafka, producer: pipelineProducer, database: database,
                     replica: replica, configuration: delivery, logger: logger))
             } else {
                 logger.notice("email delivery is off: no SMTP relay configured (NEWSALERT_SMTP_RELAY); email alerts wait on alerts.email")
@@ -180,7 +195,7 @@ public struct NewsAlertNode: Sendable {
             catalog: { replica.catalog }, tickerReaders: { [tickerHub] in tickerHub?.clientCount ?? 0 })
         let router = try NewsAlertRouter.make(
             database: database, publisher: publisher, configuration: options.ingest, webhooks: GuardedWebhookEndpoints(policy: addressPolicy),
-            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, replication: propagation, health: health, metrics: options.metricsText,
+            replays: KafkaReplayForwarder(producer: producer), ticker: ticker, unsubscribe: links, signedLinks: signedLinks, signupLimits: options.signupLimits, replication: propagation, health: health, metrics: options.metricsText,
             preview: preview, logger: logger)
         services.append(HTTPServer.application(router: router, host: options.host, port: options.port, logger: logger, onListening: onListening))
         self.services = services

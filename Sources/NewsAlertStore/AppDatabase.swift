@@ -324,6 +324,46 @@ public struct AppDatabase: Sendable {
         migrator.registerMigration("v14: the event log by story, for story timelines") { db in
             try db.create(index: "news_event_by_story", on: "news_event", columns: ["story_id", "received_at"])
         }
+        migrator.registerMigration("v16: double opt-in for email channels") { db in
+            try db.alter(table: "channel") { table in
+                table.add(column: "confirmed_at", .datetime)
+                table.add(column: "consent_source", .text)
+            }
+            // Addresses added before confirmation existed keep getting alerts; their records say so, and go on the
+            // changelog again so that a node replaying it from the start sees the same.
+            try db.execute(sql: """
+                UPDATE channel SET confirmed_at = changed_at, consent_source = 'added before double opt-in', version = version + 1
+                WHERE kind = 'email' AND version >= 1
+                """)
+            try Self.requeueEmailChannels(db)
+            // The confirmation mails this node owes, one per channel waiting for its owner.
+            try db.create(table: "email_confirmation") { table in
+                table.column("channel_id", .text).primaryKey().references("channel", onDelete: .cascade)
+                table.column("address", .text).notNull()
+                table.column("created_at", .datetime).notNull().indexed()
+                table.column("state", .text).notNull().check(sql: "state IN ('queued', 'sent', 'failed', 'suppressed')")
+                table.column("due_at", .datetime).notNull()
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("last_error", .text)
+            }
+            try db.create(index: "email_confirmation_due", on: "email_confirmation", columns: ["state", "due_at"])
+            // When a confirmation mail to an address (lowercased) was last queued: at most one an hour.
+            try db.create(table: "confirmation_rate") { table in
+                table.column("address", .text).primaryKey()
+                table.column("last_queued_at", .datetime).notNull()
+            }
+        }
+        migrator.registerMigration("v17: readers who signed up themselves") { db in
+            // A subscriber made by the public signup, found by its address (lowercased) when the reader comes back.
+            try db.create(table: "reader_signup") { table in
+                table.column("subscriber_id", .text).primaryKey().references("subscriber", onDelete: .cascade)
+                table.column("email", .text).notNull().unique()
+                table.column("created_at", .datetime).notNull()
+            }
+            // A subscriber who paused alerts from the preference centre, and until when (disabled meanwhile).
+            try db.create(table: "subscriber_pause") { table in
+                table.column("subscriber_id", .text).primaryKey().references("subscriber", onDelete: .cascade)
+                table.column("until", .datetime).notNull()
         migrator.registerMigration("v21: the story index a row per story and seen event, saved incrementally") { db in
             try db.create(table: "story_index_story") { table in
                 table.column("story_id", .text).primaryKey()

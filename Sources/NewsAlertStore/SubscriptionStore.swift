@@ -100,8 +100,16 @@ extension AppDatabase {
     }
 
     /// Adds a channel; a second channel with the same kind and target is refused.
-    public func createChannel(subscriberID: String, kind: DeliveryChannel.Kind, target: String, secrets: [String]) async throws -> DeliveryChannel {
-        let channel = DeliveryChannel(id: EntityID.make(EntityID.channelPrefix), subscriberID: subscriberID, kind: kind, target: target, secrets: secrets, changedAt: Date.storeNow)
+    ///
+    /// An email channel without `consent` waits for its owner: a confirmation mail is queued in the same transaction
+    /// (unless one went to the address within `confirmationInterval`), and no alert goes to it until it is confirmed.
+    public func createChannel(
+        subscriberID: String, kind: DeliveryChannel.Kind, target: String, secrets: [String], consent: DeliveryChannel.Consent? = nil,
+        confirmationInterval: TimeInterval = EmailConfirmationPolicy.defaultInterval
+    ) async throws -> DeliveryChannel {
+        let channel = DeliveryChannel(
+            id: EntityID.make(EntityID.channelPrefix), subscriberID: subscriberID, kind: kind, target: target, secrets: secrets,
+            consent: kind == .email ? consent : nil, changedAt: Date.storeNow)
         return try await writer.write { db in
             guard try Self.fetchSubscriber(id: subscriberID, db) != nil else { throw SubscriptionStoreError.notFound }
             if let existing = try String.fetchOne(
@@ -110,6 +118,9 @@ extension AppDatabase {
             }
             try Self.save(channel, db)
             try Self.enqueue(.channel(channel), db)
+            if channel.awaitsConfirmation {
+                _ = try Self.queueConfirmation(channelID: channel.id, address: target, now: channel.changedAt, interval: confirmationInterval, db)
+            }
             return channel
         }
     }
@@ -131,23 +142,25 @@ extension AppDatabase {
     /// Rules that named the channel stop naming it (and are published again); a rule left with no channel of its
     /// own delivers to all of the subscriber's channels, as a rule that never named one does.
     public func deleteChannel(id: String, subscriberID: String) async throws -> Bool {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM channel WHERE id = ? AND subscriber_id = ?", arguments: [id, subscriberID])
-            guard db.changesCount > 0 else { return false }
-            try Self.rememberDeleted(id, db)
-            try Self.enqueue(.deleted(id: id), db)
-            guard let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { return true }
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM subscription WHERE subscriber_id = ?", arguments: [subscriberID])
-            for var subscription in try rows.map(Self.subscription(from:)) where subscription.rule.channels?.contains(id) == true {
-                let remaining = subscription.rule.channels?.filter { $0 != id } ?? []
-                subscription.rule.channels = remaining.isEmpty ? nil : remaining
-                subscription.version += 1
-                subscription.changedAt = Date.storeNow
-                try Self.save(subscription, db)
-                try Self.enqueue(.subscription(subscription, subscriberTimeZone: subscriber.timeZone), db)
-            }
-            return true
+        try await writer.write { db in try Self.deleteChannel(id: id, subscriberID: subscriberID, db) }
+    }
+
+    static func deleteChannel(id: String, subscriberID: String, _ db: Database) throws -> Bool {
+        try db.execute(sql: "DELETE FROM channel WHERE id = ? AND subscriber_id = ?", arguments: [id, subscriberID])
+        guard db.changesCount > 0 else { return false }
+        try Self.rememberDeleted(id, db)
+        try Self.enqueue(.deleted(id: id), db)
+        guard let subscriber = try Self.fetchSubscriber(id: subscriberID, db) else { return true }
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM subscription WHERE subscriber_id = ?", arguments: [subscriberID])
+        for var subscription in try rows.map(Self.subscription(from:)) where subscription.rule.channels?.contains(id) == true {
+            let remaining = subscription.rule.channels?.filter { $0 != id } ?? []
+            subscription.rule.channels = remaining.isEmpty ? nil : remaining
+            subscription.version += 1
+            subscription.changedAt = Date.storeNow
+            try Self.save(subscription, db)
+            try Self.enqueue(.subscription(subscription, subscriberTimeZone: subscriber.timeZone), db)
         }
+        return true
     }
 
     // MARK: Subscriptions
@@ -302,11 +315,11 @@ extension AppDatabase {
 
     // MARK: Rows
 
-    private static func enqueue(_ change: SubscriptionChange, _ db: Database) throws {
+    static func enqueue(_ change: SubscriptionChange, _ db: Database) throws {
         try db.execute(sql: "INSERT INTO changelog_outbox (key, value) VALUES (?, ?)", arguments: [change.key, try change.value()])
     }
 
-    private static func rememberDeleted(_ id: String, _ db: Database) throws {
+    static func rememberDeleted(_ id: String, _ db: Database) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO deleted_entity (id) VALUES (?)", arguments: [id])
     }
 
@@ -329,7 +342,7 @@ extension AppDatabase {
             """, arguments: [id, timeZone, Date(timeIntervalSince1970: 0)])
     }
 
-    private static func save(_ subscriber: Subscriber, _ db: Database) throws {
+    static func save(_ subscriber: Subscriber, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO subscriber (id, name, time_zone, status, budget, version, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, status = excluded.status,
@@ -338,16 +351,19 @@ extension AppDatabase {
                              try JSONEncoder.newsAlert.encode(subscriber.budget), subscriber.version, subscriber.changedAt])
     }
 
-    private static func save(_ channel: DeliveryChannel, _ db: Database) throws {
+    static func save(_ channel: DeliveryChannel, _ db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO channel (id, subscriber_id, kind, target, secrets, status, disabled_reason, version, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO channel (id, subscriber_id, kind, target, secrets, status, disabled_reason, confirmed_at, consent_source, version, changed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET target = excluded.target, secrets = excluded.secrets, status = excluded.status,
-              disabled_reason = excluded.disabled_reason, version = excluded.version, changed_at = excluded.changed_at
+              disabled_reason = excluded.disabled_reason, confirmed_at = excluded.confirmed_at, consent_source = excluded.consent_source,
+              version = excluded.version, changed_at = excluded.changed_at
             """, arguments: [channel.id, channel.subscriberID, channel.kind.rawValue, channel.target, try JSONEncoder.newsAlert.encode(channel.secrets),
-                             channel.status.rawValue, channel.disabledReason, channel.version, channel.changedAt])
+                             channel.status.rawValue, channel.disabledReason, channel.consent?.confirmedAt, channel.consent?.source,
+                             channel.version, channel.changedAt])
     }
 
-    private static func save(_ subscription: Subscription, _ db: Database) throws {
+    static func save(_ subscription: Subscription, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO subscription (id, subscriber_id, name, rule, status, version, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, rule = excluded.rule, status = excluded.status,
@@ -356,11 +372,11 @@ extension AppDatabase {
                              subscription.status.rawValue, subscription.version, subscription.changedAt])
     }
 
-    private static func fetchSubscriber(id: String, _ db: Database) throws -> Subscriber? {
+    static func fetchSubscriber(id: String, _ db: Database) throws -> Subscriber? {
         try Row.fetchOne(db, sql: "SELECT * FROM subscriber WHERE id = ? AND version >= 1", arguments: [id]).map(subscriber(from:))
     }
 
-    private static func fetchChannel(id: String, _ db: Database) throws -> DeliveryChannel? {
+    static func fetchChannel(id: String, _ db: Database) throws -> DeliveryChannel? {
         try Row.fetchOne(db, sql: "SELECT * FROM channel WHERE id = ?", arguments: [id]).map(channel(from:))
     }
 
@@ -374,14 +390,16 @@ extension AppDatabase {
             budget: try JSONDecoder.newsAlert.decode(Budget.self, from: row["budget"] as Data), version: row["version"], changedAt: row["changed_at"])
     }
 
-    private static func channel(from row: Row) throws -> DeliveryChannel {
-        DeliveryChannel(
+    static func channel(from row: Row) throws -> DeliveryChannel {
+        let confirmedAt: Date? = row["confirmed_at"]
+        return DeliveryChannel(
             id: row["id"], subscriberID: row["subscriber_id"], kind: DeliveryChannel.Kind(rawValue: row["kind"]) ?? .ticker, target: row["target"],
             secrets: try JSONDecoder.newsAlert.decode([String].self, from: row["secrets"] as Data), status: DeliveryChannel.Status(rawValue: row["status"]) ?? .disabled,
-            disabledReason: row["disabled_reason"], version: row["version"], changedAt: row["changed_at"])
+            disabledReason: row["disabled_reason"], consent: confirmedAt.map { .init(confirmedAt: $0, source: row["consent_source"] ?? "") },
+            version: row["version"], changedAt: row["changed_at"])
     }
 
-    private static func subscription(from row: Row) throws -> Subscription {
+    static func subscription(from row: Row) throws -> Subscription {
         Subscription(
             id: row["id"], subscriberID: row["subscriber_id"], name: row["name"],
             rule: try JSONDecoder.newsAlert.decode(SubscriptionRule.self, from: row["rule"] as Data),

@@ -117,6 +117,12 @@ struct NodeOptions: ParsableArguments {
     var flashApproval: String?
     @Option(help: "Seconds a FLASH may wait for a second editor before it expires unpublished (default 900). Env: NEWSALERT_APPROVAL_WINDOW.")
     var approvalWindow: Double?
+    @Option(help: "Seconds an email confirmation link works (default 86400). Env: NEWSALERT_CONFIRMATION_WINDOW.")
+    var confirmationWindow: Double?
+    @Option(help: "Public signups one client address may post per hour (default 20). Env: NEWSALERT_SIGNUP_RATE_PER_CLIENT.")
+    var signupRatePerClient: Int?
+    @Option(help: "Public signups for one email address acted on per hour (default 5). Env: NEWSALERT_SIGNUP_RATE_PER_EMAIL.")
+    var signupRatePerEmail: Int?
     @Option(help: "Comma-separated CIDRs or host names webhooks may reach despite the SSRF guard, e.g. 127.0.0.1/32. Env: NEWSALERT_WEBHOOK_ALLOW.")
     var webhookAllow: String?
     @Option(help: "Comma-separated seconds between webhook attempts (default 0,5,300,1800,7200,18000,36000,36000).")
@@ -141,6 +147,8 @@ struct NodeOptions: ParsableArguments {
             .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
             .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .smtpCAFile: smtpCAFile, .mailFrom: mailFrom, .publicURL: publicURL,
             .flashApproval: flashApproval, .approvalWindow: approvalWindow.map { String($0) },
+            .confirmationWindow: confirmationWindow.map { String($0) }, .signupRatePerClient: signupRatePerClient.map(String.init),
+            .signupRatePerEmail: signupRatePerEmail.map(String.init),
         ])
     }
 
@@ -194,6 +202,16 @@ struct NodeOptions: ParsableArguments {
         }
         options.ingest.flashApproval = approval
         options.ingest.approvalWindow = window
+        guard let confirmationWindow = settings[.confirmationWindow].flatMap(Double.init), confirmationWindow > 0 else {
+            throw ValidationError("--confirmation-window (NEWSALERT_CONFIRMATION_WINDOW) must be a number of seconds above 0")
+        }
+        options.confirmationWindow = confirmationWindow
+        guard let perClient = settings[.signupRatePerClient].flatMap(Int.init), perClient > 0,
+              let perEmail = settings[.signupRatePerEmail].flatMap(Int.init), perEmail > 0 else {
+            throw ValidationError("NEWSALERT_SIGNUP_RATE_PER_CLIENT and NEWSALERT_SIGNUP_RATE_PER_EMAIL must be whole numbers above 0")
+        }
+        options.signupLimits.perClient = perClient
+        options.signupLimits.perEmail = perEmail
         options.smtp = try smtpConfiguration(settings)
         options.mailFrom = settings[.mailFrom] ?? options.mailFrom
         options.publicURL = settings[.publicURL] ?? options.publicURL

@@ -28,7 +28,8 @@ import Testing
         catalog.apply(.subscriber(Subscriber(id: "sbr_berlin", name: "Berlin desk", timeZone: "Europe/Berlin", changedAt: noon)))
         catalog.apply(.channel(DeliveryChannel(id: "chn_hook", subscriberID: "sbr_beirut", kind: .webhook, target: "https://example.com/hook", secrets: ["whsec_x"], changedAt: noon)))
         catalog.apply(.channel(DeliveryChannel(id: "chn_tick", subscriberID: "sbr_beirut", kind: .ticker, target: "", changedAt: noon)))
-        catalog.apply(.channel(DeliveryChannel(id: "chn_mail", subscriberID: "sbr_berlin", kind: .email, target: "desk@example.com", changedAt: noon)))
+        catalog.apply(.channel(DeliveryChannel(id: "chn_mail", subscriberID: "sbr_berlin", kind: .email, target: "desk@example.com",
+                                                   consent: .init(confirmedAt: noon, source: "confirmation link"), changedAt: noon)))
         let beirut = try SubscriptionRule.decode(from: Data(beirutRule.utf8))
         catalog.apply(.subscription(Subscription(id: "sub_mena", subscriberID: "sbr_beirut", rule: beirut, changedAt: noon), subscriberTimeZone: "Asia/Beirut"))
         let berlin = try SubscriptionRule.decode(from: Data(#"{"sections": ["Economy"]}"#.utf8))

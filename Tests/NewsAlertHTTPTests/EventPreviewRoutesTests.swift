@@ -10,6 +10,8 @@ import Testing
 /// `POST /v1/events/preview`: enrichment, threading and audience of an event not yet posted, with no side effect.
 @Suite("Event preview")
 struct EventPreviewRoutesTests {
+    /// The desks' addresses were confirmed by their owners (no alert goes to an unconfirmed one).
+    static let consent = DeliveryChannel.Consent(confirmedAt: Date(timeIntervalSince1970: 1_700_000_000), source: "confirmation link")
     typealias Harness = EventRoutesTests.Harness
 
     static let first = "Al Mayadeen's correspondent in South Lebanon: Israeli drone targets a car in the town of Kawnin"
@@ -69,14 +71,14 @@ struct EventPreviewRoutesTests {
         // Two subscribers on MENA: one gets it by webhook and email now, the other in a digest; one on Sports gets nothing.
         let now = try await database.createSubscriber(name: "Beirut desk", timeZone: "Asia/Beirut", budget: .unlimited)
         _ = try await database.createChannel(subscriberID: now.id, kind: .webhook, target: "https://example.com/hook", secrets: ["whsec_AAAA"])
-        _ = try await database.createChannel(subscriberID: now.id, kind: .email, target: "desk@example.com", secrets: [])
+        _ = try await database.createChannel(subscriberID: now.id, kind: .email, target: "desk@example.com", secrets: [], consent: Self.consent)
         _ = try await database.createSubscription(subscriberID: now.id, name: nil, rule: try SubscriptionRule.decode(from: Data(#"{"regions": ["MENA"]}"#.utf8)))
         let later = try await database.createSubscriber(name: "Morning reader", timeZone: "Europe/Berlin", budget: .unlimited)
-        _ = try await database.createChannel(subscriberID: later.id, kind: .email, target: "reader@example.com", secrets: [])
+        _ = try await database.createChannel(subscriberID: later.id, kind: .email, target: "reader@example.com", secrets: [], consent: Self.consent)
         _ = try await database.createSubscription(subscriberID: later.id, name: nil,
             rule: try SubscriptionRule.decode(from: Data(#"{"regions": ["MENA"], "delivery": {"mode": "digest", "every": "daily", "at": "08:00"}}"#.utf8)))
         let sports = try await database.createSubscriber(name: "Sports fan", timeZone: "Europe/London", budget: .unlimited)
-        _ = try await database.createChannel(subscriberID: sports.id, kind: .email, target: "fan@example.com", secrets: [])
+        _ = try await database.createChannel(subscriberID: sports.id, kind: .email, target: "fan@example.com", secrets: [], consent: Self.consent)
         _ = try await database.createSubscription(subscriberID: sports.id, name: nil, rule: try SubscriptionRule.decode(from: Data(#"{"sections": ["Sports"]}"#.utf8)))
 
         try await harness.test { client in

@@ -21,7 +21,7 @@ struct EventRoutesTests {
         let editor: String
         let admin: String
 
-        init(replays: (any DeliveryReplayForwarder)? = nil) async throws {
+        init(replays: (any DeliveryReplayForwarder)? = nil, signedLinks: SignedLinks? = nil, signupLimits: SignupRoutes.Limits = SignupRoutes.Limits()) async throws {
             var logger = Logger(label: "newsalert.tests.http")
             logger.logLevel = .error
             database = try AppDatabase.inMemory()
@@ -29,7 +29,8 @@ struct EventRoutesTests {
             configuration.bodyLimitBytes = 4096
             router = try NewsAlertRouter.make(
                 database: database, publisher: publisher, configuration: configuration,
-                webhooks: GuardedWebhookEndpoints(policy: WebhookAddressPolicy(allowlist: [])), replays: replays, logger: logger)
+                webhooks: GuardedWebhookEndpoints(policy: WebhookAddressPolicy(allowlist: [])), replays: replays,
+                signedLinks: signedLinks, signupLimits: signupLimits, logger: logger)
             editor = try database.createAPIKey(role: .editor).secret
             admin = try database.createAPIKey(role: .admin).secret
         }

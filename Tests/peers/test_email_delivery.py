@@ -15,6 +15,9 @@ Covered:
 2. a story: the first line, an update line (`[UPDATE]`) and the kill (`[WITHDRAWN]`);
 3. the unsubscribe link from the mail, against the server: GET shows a page and changes nothing, the
    one-click POST disables the channel, a tampered token is 404, and later events send no email there;
+   double opt-in: every address added with a subscriber token is confirmed by its owner through the
+   confirmation mail before it gets alerts (an unconfirmed one gets none while a confirmed one does);
+   tests about the relay itself (TLS refused, relay down, smtp-sink) import their addresses as confirmed;
 4. AUTH over plain text to a loopback relay, and STARTTLS (verified against a private CA given with
    `--smtp-ca-file`) with AUTH; the password never shows in the server's output; an untrusted
    certificate is not accepted (it is retried, and does not count as the recipient's bounce towards
@@ -199,6 +202,11 @@ class MailRelay:
                     return script.pop(0) if len(script) > 1 else script[0]
         return "250 2.0.0 Ok: queued"
 
+    def forget(self, mail: Mail) -> None:
+        """Leaves a message out of the record from now on (a confirmation mail the test has read)."""
+        with self._lock:
+            self._mails.remove(mail)
+
     def mails(self, address: str | None = None) -> list[Mail]:
         with self._lock:
             return [mail for mail in self._mails
@@ -239,15 +247,54 @@ class Subscriber:
         return self.channels[address]["id"]
 
 
-def new_subscriber(server: NewsalertServer, changelog: TopicReader, name: str, rule: dict, addresses: list[str]) -> Subscriber:
-    """Admin creates a subscriber and a token; with the token: an email channel per address, then a subscription.
+CONFIRM_SUBJECT = "Confirm your breaking-news alerts"
+IMPORTED_CONSENT = {"confirmed_at": "2025-01-15T09:00:00Z", "source": "desk list imported by the newsroom"}
+
+
+def confirmation_link(server: NewsalertServer, mail: Mail) -> str:
+    """The confirmation link of a confirmation mail (on the server's public URL), pointed at ``server`` itself."""
+    text, html = parts(mail)
+    links = re.findall(r"https?://\S+/v1/confirm\?\S+", text)
+    assert len(links) == 1, text
+    assert html.count('href="') == 1 and links[0].replace("&", "&amp;") in html, html
+    link = urllib.parse.urlsplit(links[0])
+    return server.base_url.rstrip("/") + link.path + "?" + link.query
+
+
+def confirm_address(server: NewsalertServer, relay: MailRelay, address: str) -> str:
+    """What the owner of ``address`` does: reads the one confirmation mail, opens its link (a page with a button that
+    confirms nothing by itself) and presses Confirm. The confirmation mail is then left out of the relay's record, so
+    the test counts alerts only. Returns the link."""
+    mails = relay.wait_for(address, with_subject_prefix(CONFIRM_SUBJECT), "the confirmation mail", server)
+    assert len(mails) == 1, [m.describe() for m in mails]
+    link = confirmation_link(server, mails[0])
+    page = requests.get(link, timeout=30)
+    assert page.status_code == 200 and 'method="post"' in page.text and address in page.text, describe(page)
+    confirmed = requests.post(link, timeout=30)
+    assert confirmed.status_code == 200 and 'id="confirmed"' in confirmed.text, describe(confirmed)
+    relay.forget(mails[0])
+    return link
+
+
+def new_subscriber(server: NewsalertServer, relay: MailRelay | None, changelog: TopicReader, name: str, rule: dict,
+                   addresses: list[str]) -> Subscriber:
+    """Admin creates a subscriber and a token; with the token: an email channel per address, each confirmed by its
+    owner through the confirmation mail ``relay`` receives, then a subscription. Without a relay that can carry the
+    confirmation (relay down, TLS refused, a sink), the admin imports the addresses as already confirmed instead.
     Returns once the changelog carries all of it (the delivery node's replica has it)."""
     subscriber_id = call(server, "POST", "/v1/subscribers", server.admin_key, 201,
                          json={"name": f"{name} desk", "time_zone": "UTC"})["subscriber_id"]
     token = call(server, "POST", f"/v1/subscribers/{subscriber_id}/tokens", server.admin_key, 201)["token"]
     subscriber = Subscriber(subscriber_id, token)
     for address in addresses:
-        channel = call(server, "POST", "/v1/channels", token, 201, json={"kind": "email", "address": address})
+        if relay is None:
+            channel = call(server, "POST", f"/v1/subscribers/{subscriber_id}/channels", server.admin_key, 201,
+                           json={"kind": "email", "address": address, "consent": IMPORTED_CONSENT})
+            assert channel["confirmation"] == "confirmed", channel
+        else:
+            channel = call(server, "POST", "/v1/channels", token, 201, json={"kind": "email", "address": address})
+            assert channel["confirmation"] == "pending", channel
+            confirm_address(server, relay, address)
         assert channel["id"].startswith("chn_") and channel["kind"] == "email", channel
         subscriber.channels[address] = channel
     subscription = call(server, "POST", "/v1/subscriptions", token, 201, json={"name": name, "rule": rule})
@@ -289,13 +336,14 @@ def unique_address(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}@example.com"
 
 
-def tagged_subscriber(server: NewsalertServer, label: str) -> tuple[Subscriber, str, str]:
-    """On a test's own server (no module changelog reader): a subscriber with one email address of its own and a
-    rule for a tag of its own. Returns the subscriber, the address and the tag."""
+def tagged_subscriber(server: NewsalertServer, label: str, relay: MailRelay | None) -> tuple[Subscriber, str, str]:
+    """On a test's own server (no module changelog reader): a subscriber with one email address of its own (confirmed
+    through ``relay``, or imported as confirmed without one) and a rule for a tag of its own. Returns the subscriber,
+    the address and the tag."""
     reader = TopicReader(server.bootstrap_servers, CHANGELOG_TOPIC)
     try:
         address, tag = unique_address(label), unique_tag(label)
-        return new_subscriber(server, reader, label, {"tags": [tag]}, [address]), address, tag
+        return new_subscriber(server, relay, reader, label, {"tags": [tag]}, [address]), address, tag
     finally:
         reader.close()
 
@@ -353,7 +401,7 @@ def changelog(server: NewsalertServer) -> Iterator[TopicReader]:
 
 def test_alert_email_content_and_headers(server, relay, changelog):
     address, tag = unique_address("content"), unique_tag("content")
-    subscriber = new_subscriber(server, changelog, "content", {"tags": [tag]}, [address])
+    subscriber = new_subscriber(server, relay, changelog, "content", {"tags": [tag]}, [address])
     headline = "Überschwemmung in Köln: Rhein-Pegel über 9 m <script>alert('x')</script> — évacuation à Zürich"
     summary = "Die Stadt öffnet Notunterkünfte & sperrt die Uferstraßen."
     event_id = post_event(server, headline, [tag], summary=summary, url="https://news.example/koeln?a=1&b=2")
@@ -405,7 +453,7 @@ def test_header_injection_is_refused_or_neutralised(server, relay, changelog):
     # A bare LF is taken by the API (the contract allows it); the mail must still carry it inside the Subject,
     # never as a header line of its own.
     address, tag = unique_address("inject"), unique_tag("inject")
-    new_subscriber(server, changelog, "inject", {"tags": [tag]}, [address])
+    new_subscriber(server, relay, changelog, "inject", {"tags": [tag]}, [address])
     headline = "Markets close lower\nBcc: victim@example.org"
     response = server.request("POST", "/v1/events", key=server.editor_key,
                               json={"kind": "breaking", "headline": headline, "tags": [tag]})
@@ -426,7 +474,7 @@ def test_header_injection_is_refused_or_neutralised(server, relay, changelog):
 
 def test_story_update_and_withdrawal(server, relay, changelog, seed_page):
     address = unique_address("story")
-    subscriber = new_subscriber(server, changelog, "story", {"keywords": "Kawnin"}, [address])
+    subscriber = new_subscriber(server, relay, changelog, "story", {"keywords": "Kawnin"}, [address])
     lines = {marker: next(line for line in seed_page.breaking if marker in line) for marker in (KAWNIN_TARGETS, KAWNIN_MARTYRED)}
 
     first_id = post_event(server, lines[KAWNIN_TARGETS])
@@ -468,7 +516,7 @@ def test_story_update_and_withdrawal(server, relay, changelog, seed_page):
 
 def test_one_click_unsubscribe_from_the_mail(server, relay, changelog):
     leaving, staying, tag = unique_address("leaving"), unique_address("staying"), unique_tag("unsub")
-    subscriber = new_subscriber(server, changelog, "unsubscribe", {"tags": [tag]}, [leaving, staying])
+    subscriber = new_subscriber(server, relay, changelog, "unsubscribe", {"tags": [tag]}, [leaving, staying])
     channel_id = subscriber.channel_id(leaving)
     first_id = post_event(server, "Lebanese Ministry of Health: Two injured in a strike on the outskirts of Aitaroun", [tag])
     mail = relay.wait_for(leaving, lambda mails: mails, f"the alert about {first_id}", server)[0]
@@ -522,13 +570,56 @@ def test_one_click_unsubscribe_from_the_mail(server, relay, changelog):
     assert all(d["alert"]["channel_id"] != channel_id or d["state"] == "failed" for d in later), later
 
 
+# --- 3b. double opt-in -------------------------------------------------------------------------
+
+
+def test_an_unconfirmed_address_gets_nothing_until_its_owner_confirms(server, relay, changelog):
+    """An address added with a subscriber token gets a confirmation mail and no alert; the same subscriber's
+    confirmed address getting the alert is the sign that the event was processed. Once the owner presses Confirm
+    on the link's page, the next event reaches the address too. Bad links confirm nothing."""
+    waiting, witness, tag = unique_address("waiting"), unique_address("witness"), unique_tag("optin")
+    subscriber = new_subscriber(server, relay, changelog, "opt-in", {"tags": [tag]}, [witness])
+    pending = call(server, "POST", "/v1/channels", subscriber.token, 201, json={"kind": "email", "address": waiting})
+    assert pending["confirmation"] == "pending" and pending["consent"] is None, pending
+    wait_for_changelog(changelog, pending["id"])
+    invitation = relay.wait_for(waiting, with_subject_prefix(CONFIRM_SUBJECT), "the confirmation mail", server)
+    assert len(invitation) == 1 and invitation[0].message["From"] == MAIL_FROM, [m.describe() for m in invitation]
+    assert PUBLIC_URL + "/v1/confirm?channel=" + pending["id"] in parts(invitation[0])[0], "the link is on the public URL"
+
+    first_id = post_event(server, "Lebanese Civil Defense: Fire brigades reach the scene of a strike in Nabatieh", [tag])
+    relay.wait_for(witness, lambda mails: mails, f"the alert about {first_id}", server)
+    wait_for_deliveries(server, subscriber, delivery_of(first_id, subscriber.channel_id(witness), {"delivered"}), f"the delivery of {first_id}")
+    assert relay.mails(waiting) == invitation, [m.describe() for m in relay.mails(waiting)]
+    assert not [d for d in deliveries(server, subscriber) if d["alert"]["channel_id"] == pending["id"]], deliveries(server, subscriber)
+
+    link = confirmation_link(server, invitation[0])
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
+    token = query["token"][0]
+    base = link.split("?", 1)[0]
+    for bad in (link.replace(f"token={token}", "token=" + ("A" if token[0] != "A" else "B") + token[1:]),
+                f"{base}?channel={pending['id']}&expires={int(query['expires'][0]) + 1}&token={token}",
+                f"{base}?channel={pending['id']}&expires=1&token={token}",
+                f"{base}?channel={pending['id']}"):
+        for method in ("GET", "POST"):
+            answer = requests.request(method, bad, timeout=30)
+            assert 400 <= answer.status_code < 500 and answer.json()["error"]["code"] in {"bad_link", "link_expired"}, describe(answer)
+    assert channels(server, subscriber)[pending["id"]]["confirmation"] == "pending"
+
+    confirm_address(server, relay, waiting)
+    confirmed = channels(server, subscriber)[pending["id"]]
+    assert confirmed["confirmation"] == "confirmed" and confirmed["consent"]["source"] == "confirmation link", confirmed
+    second_id = post_event(server, "Lebanese Civil Defense: Rescue teams pull two survivors from the rubble in Nabatieh", [tag])
+    mail = relay.wait_for(waiting, lambda mails: mails, f"the alert about {second_id}", server)
+    assert len(mail) == 1 and mail[0].message_id.startswith(f"<{second_id}."), [m.describe() for m in mail]
+
+
 # --- 5. failures (main server) -----------------------------------------------------------------
 
 
 def test_451_is_retried_then_delivered(server, relay, changelog):
     address, tag = unique_address("greylisted"), unique_tag("retry")
+    subscriber = new_subscriber(server, relay, changelog, "retry", {"tags": [tag]}, [address])
     relay.script(address, "451 4.7.1 Greylisted, try again later", "250 2.0.0 Ok: queued")
-    subscriber = new_subscriber(server, changelog, "retry", {"tags": [tag]}, [address])
     event_id = post_event(server, "Iraqi Ministry of Electricity: Power restored in Basra after a grid failure", [tag])
 
     delivery = wait_for_deliveries(server, subscriber, delivery_of(event_id, subscriber.channel_id(address),
@@ -546,8 +637,9 @@ def test_451_is_retried_then_delivered(server, relay, changelog):
 
 def test_550_fails_and_three_disable_the_channel(server, relay, changelog):
     bouncing, witness, tag = unique_address("bouncing"), unique_address("witness"), unique_tag("bounce")
+    # The mailbox existed when its owner confirmed it, and was removed afterwards.
+    subscriber = new_subscriber(server, relay, changelog, "bounce", {"tags": [tag]}, [bouncing, witness])
     relay.reject_at_rcpt(bouncing, "550 5.1.1 No such user here")
-    subscriber = new_subscriber(server, changelog, "bounce", {"tags": [tag]}, [bouncing, witness])
     channel_id = subscriber.channel_id(bouncing)
     headlines = ["Syrian Observatory: Clashes renewed in the countryside of Sweida",
                  "Sudanese Doctors Network: Shelling on a market in El Fasher kills civilians",
@@ -580,7 +672,7 @@ def secret_forms(username: str, password: str) -> list[str]:
 
 
 def deliver_one(server: NewsalertServer, relay: MailRelay, label: str, headline: str) -> tuple[Subscriber, Mail, dict]:
-    subscriber, address, tag = tagged_subscriber(server, label)
+    subscriber, address, tag = tagged_subscriber(server, label, relay)
     event_id = post_event(server, headline, [tag])
     delivery = wait_for_deliveries(server, subscriber, delivery_of(event_id, subscriber.channel_id(address),
                                                                    {"delivered", "failed", "dead"}), f"the delivery of {event_id}")
@@ -641,7 +733,7 @@ def test_starttls_refuses_an_untrusted_certificate(newsalert_bin, tmp_path):
     relay = MailRelay(tls_context=context).start()
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address, "starttls")) as server:
-            subscriber, address, tag = tagged_subscriber(server, "untrusted")
+            subscriber, address, tag = tagged_subscriber(server, "untrusted", None)
             event_id = post_event(server, "Syrian Observatory: Convoy stopped near Deir ez-Zor", [tag])
             delivery = wait_for_deliveries(server, subscriber, delivery_of(event_id, subscriber.channel_id(address),
                                                                            {"delivered", "failed", "dead"}), f"the delivery of {event_id}")
@@ -660,7 +752,7 @@ def test_relay_tls_failures_do_not_disable_the_recipients_channel(newsalert_bin,
     relay = MailRelay(tls_context=context).start()
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address, "starttls")) as server:
-            subscriber, address, tag = tagged_subscriber(server, "misconfigured")
+            subscriber, address, tag = tagged_subscriber(server, "misconfigured", None)
             channel_id = subscriber.channel_id(address)
             for headline in ["Syrian Observatory: Convoy stopped near Deir ez-Zor",
                              "Sudanese Doctors Network: Clinic reopens in Omdurman",
@@ -682,7 +774,7 @@ def test_relay_down_is_retried_and_replayed(newsalert_bin, tmp_path):
     relay = MailRelay(port)
     try:
         with own_newsalert_server(newsalert_bin, tmp_path, serve_args(relay.address)) as server:
-            subscriber, address, tag = tagged_subscriber(server, "down")
+            subscriber, address, tag = tagged_subscriber(server, "down", None)
             channel_id = subscriber.channel_id(address)
             event_id = post_event(server, "Iraqi Ministry of Electricity: Grid failure in Basra", [tag])
             first = wait_for_deliveries(server, subscriber, delivery_of(event_id, channel_id, {"retrying", "delivered", "failed", "dead"}),
@@ -746,7 +838,7 @@ def test_fifty_alerts_through_smtp_sink(newsalert_bin, tmp_path, spawn):
     wait_listening(port, sink)
 
     with own_newsalert_server(newsalert_bin, tmp_path, serve_args(f"127.0.0.1:{port}")) as server:
-        subscriber, _, tag = tagged_subscriber(server, "sink")
+        subscriber, _, tag = tagged_subscriber(server, "sink", None)
         # Distinct stories: every headline has its own words, so none is a repeat or an update of another.
         event_ids = []
         for number in range(SINK_EVENTS):

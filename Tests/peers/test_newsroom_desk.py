@@ -117,7 +117,7 @@ def test_preview_shows_the_update_and_its_audience_before_sending(server, receiv
     driver = browser
     subscribers = [new_subscriber(server, receiver, changelog, f"kawnin-{index}", {"keywords": "Kawnin"}, [path])
                    for index, path in enumerate(KAWNIN_PATHS)]
-    readers = [new_email_subscriber(server, changelog, f"kawnin-mail-{index}", {"keywords": "Kawnin"}, [mailbox])
+    readers = [new_email_subscriber(server, relay, changelog, f"kawnin-mail-{index}", {"keywords": "Kawnin"}, [mailbox])
                for index, mailbox in enumerate(KAWNIN_MAILBOXES)]
     new_subscriber(server, receiver, changelog, "damascus", {"keywords": "Damascus"}, ["/desk/damascus"])
 

@@ -843,6 +843,8 @@ TICKER_CHANNEL_CHANGE = {**WEBHOOK_CHANNEL_CHANGE, "channel_id": "chn_beirutdesk
     pytest.param({**WEBHOOK_CHANNEL_CHANGE, "secrets": ["whsec_AbC-_xyz0123456789AbC-_xyz0123456789abcd"]}, id="url-safe-secret"),
     pytest.param(EMAIL_CHANNEL_CHANGE, id="email"),
     pytest.param({**EMAIL_CHANNEL_CHANGE, "target": "night.desk+alerts@mail.example.co.uk"}, id="email-plus-subdomain"),
+    pytest.param({**EMAIL_CHANNEL_CHANGE, "version": 2, "consent": {"confirmed_at": "2025-06-24T18:41:07.512Z", "source": "confirmation link"}},
+                 id="email-confirmed"),
     pytest.param(TICKER_CHANNEL_CHANGE, id="ticker"),
 ])
 def test_valid_channel_changes(record):
@@ -883,6 +885,9 @@ def test_valid_channel_changes(record):
     ("email without @", mutate(EMAIL_CHANNEL_CHANGE, target="desk.example.org")),
     ("email with spaces", mutate(EMAIL_CHANNEL_CHANGE, target="night desk@example.org")),
     ("email without target", mutate(EMAIL_CHANNEL_CHANGE, target="")),
+    ("consent without its source", mutate(EMAIL_CHANNEL_CHANGE, consent={"confirmed_at": "2025-06-24T18:41:07Z"})),
+    ("consent with an empty source", mutate(EMAIL_CHANNEL_CHANGE, consent={"confirmed_at": "2025-06-24T18:41:07Z", "source": ""})),
+    ("consent on a webhook", mutate(WEBHOOK_CHANNEL_CHANGE, consent={"confirmed_at": "2025-06-24T18:41:07Z", "source": "confirmation link"})),
     ("ticker with a target", mutate(TICKER_CHANNEL_CHANGE, target="https://desk.example.org/ticker")),
     ("ticker with secrets", mutate(TICKER_CHANNEL_CHANGE, secrets=WEBHOOK_CHANNEL_CHANGE["secrets"])),
     ("API view instead of record", {**mutate(WEBHOOK_CHANNEL_CHANGE, channel_id=..., secrets=...),
@@ -1128,7 +1133,7 @@ KEY_OR_TOKEN_OPERATIONS = {("/v1/deliveries", "get"), ("/v1/deliveries/{id}", "g
 ADMIN_KEY_OPERATIONS = {
     ("/v1/subscribers", "post"), ("/v1/subscribers", "get"), ("/v1/subscribers/{id}", "get"),
     ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post"),
-    ("/v1/keys", "get"), ("/v1/keys", "post"), ("/v1/keys/{id}/revoke", "post")}
+    ("/v1/keys", "get"), ("/v1/keys", "post"), ("/v1/keys/{id}/revoke", "post"), ("/v1/subscribers/{id}/channels", "post")}
 
 
 def openapi_operations() -> dict:

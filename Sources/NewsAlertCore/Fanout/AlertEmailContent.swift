@@ -9,11 +9,17 @@ public struct AlertEmailContent: Sendable, Hashable {
     public var text: String
     public var html: String
 
-    public init(_ alert: Alert, unsubscribeURL: String) {
+    /// `preferencesURL`: the subscriber's preference centre, linked next to the unsubscribe link.
+    public init(_ alert: Alert, unsubscribeURL: String, preferencesURL: String? = nil) {
         if let items = alert.digestItems, !items.isEmpty {
             self = Self(digest: items, unsubscribeURL: unsubscribeURL)
         } else {
             self = Self(single: alert, unsubscribeURL: unsubscribeURL)
+        }
+        if let preferencesURL {
+            text = text.replacingOccurrences(of: "\nUnsubscribe: \(unsubscribeURL)", with: "\nPreferences: \(preferencesURL)\nUnsubscribe: \(unsubscribeURL)")
+            let link = "<a href=\"\(Self.escape(unsubscribeURL))\">Unsubscribe</a>"
+            html = html.replacingOccurrences(of: link, with: "<a href=\"\(Self.escape(preferencesURL))\">Preferences</a> · " + link)
         }
     }
 

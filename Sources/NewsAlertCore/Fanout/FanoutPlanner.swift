@@ -49,7 +49,7 @@ public enum FanoutPlanner {
         if isKill || isCorrection {
             plan.cancelsHeldAlertsOfStory = enriched.story.storyId
             for previous in delivered.sorted(by: { $0.channelID < $1.channelID }) {
-                guard let channel = catalog.channels[previous.channelID], channel.status == .active else { continue }
+                guard let channel = catalog.channels[previous.channelID], channel.isDeliverable else { continue }
                 plan.immediate.append(alert(isKill ? .retraction : .correction, channel: channel, updateOf: previous.lastEventID, matched: []))
             }
             if isKill { return plan }

@@ -55,9 +55,9 @@ public struct SubscriptionCatalog: Sendable {
         rules[subscriptionID]
     }
 
-    /// Active channels of a subscriber, in a stable order.
+    /// Channels of a subscriber that alerts may go to (active, email confirmed), in a stable order.
     public func activeChannels(of subscriberID: String) -> [DeliveryChannel] {
-        (channelsBySubscriber[subscriberID] ?? []).sorted().compactMap { channels[$0] }.filter { $0.status == .active }
+        (channelsBySubscriber[subscriberID] ?? []).sorted().compactMap { channels[$0] }.filter(\.isDeliverable)
     }
 
     /// The matches of active subscriptions of active subscribers, grouped by subscriber (in a stable order).

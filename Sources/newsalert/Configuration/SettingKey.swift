@@ -26,6 +26,9 @@ enum SettingKey: String, CaseIterable, Sendable {
     case idlePause = "NEWSALERT_IDLE_PAUSE"
     case flashApproval = "NEWSALERT_FLASH_APPROVAL"
     case approvalWindow = "NEWSALERT_APPROVAL_WINDOW"
+    case confirmationWindow = "NEWSALERT_CONFIRMATION_WINDOW"
+    case signupRatePerClient = "NEWSALERT_SIGNUP_RATE_PER_CLIENT"
+    case signupRatePerEmail = "NEWSALERT_SIGNUP_RATE_PER_EMAIL"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
@@ -50,6 +53,9 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .idlePause: "on"
         case .flashApproval: "auto"
         case .approvalWindow: "900"
+        case .confirmationWindow: "86400"
+        case .signupRatePerClient: "20"
+        case .signupRatePerEmail: "5"
         default: nil
         }
     }
@@ -78,6 +84,9 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .idlePause: "on or off: on the embedded broker, idle stages stop fetching and are woken by the process's own producers; records other processes write there arrive within 5 s (off: every stage fetches each fetch wait)"
         case .flashApproval: "FLASH approval by a second editor: auto (when the newsroom has more than one editor key), on or off"
         case .approvalWindow: "seconds a FLASH may wait for a second editor before it expires unpublished"
+        case .confirmationWindow: "seconds an email confirmation link works; an address unconfirmed for longer is deleted"
+        case .signupRatePerClient: "public signups one client address may post per hour (then 429)"
+        case .signupRatePerEmail: "public signups for one email address acted on per hour (the rest answer the same and do nothing)"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
