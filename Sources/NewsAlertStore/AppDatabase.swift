@@ -364,6 +364,8 @@ public struct AppDatabase: Sendable {
             try db.create(table: "subscriber_pause") { table in
                 table.column("subscriber_id", .text).primaryKey().references("subscriber", onDelete: .cascade)
                 table.column("until", .datetime).notNull()
+            }
+        }
         migrator.registerMigration("v21: the story index a row per story and seen event, saved incrementally") { db in
             try db.create(table: "story_index_story") { table in
                 table.column("story_id", .text).primaryKey()

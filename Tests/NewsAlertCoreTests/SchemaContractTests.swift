@@ -160,7 +160,8 @@ private enum Samples {
 
     static func channel(disabled: Bool) -> DeliveryChannel {
         DeliveryChannel(id: "chn_a", subscriberID: "sbr_a", kind: .webhook, target: "https://example.com/hook",
-                        status: disabled ? .disabled : .active, disabledReason: disabled ? "410 Gone" : nil, version: 1, changedAt: noon)
+                        status: disabled ? .disabled : .active, disabledReason: disabled ? "410 Gone" : nil,
+                        consent: disabled ? .init(confirmedAt: noon, source: "confirmation link") : nil, version: 1, changedAt: noon)
     }
 
     /// A rule matching everything, replayed over one enriched event.
