@@ -66,46 +66,63 @@ public struct SubscriberImportRoutes: Sendable {
     }
 
     /// Reads the body line by line, checks each line, imports the good ones in batches and reports every line.
+    ///
+    /// While one batch is written (on the database's writer), the next is read and checked.
     private func importLines(of body: RequestBody, into report: ImportReportSpool) async throws {
         let importID = EntityID.make("imp_")
+        let database = database
         var checker = ImportLineChecker(webhooks: webhooks)
-        var batch: [SubscriberImport] = []
-        /// Reports of the batch's rejected lines, written in line order with the batch's outcomes.
-        var rejected: [Int: [String: Any]] = [:]
+        var batch = ImportBatch()
         var splitter = LineSplitter(maxLineBytes: Self.maxLineBytes)
 
-        func flush() async throws {
-            let outcomes = batch.isEmpty ? [] : try await database.importSubscribers(batch, importID: importID)
-            var merged = outcomes.map { ($0.line, SubscriberLineShape.report($0)) } + rejected.map { ($0.key, $0.value) }
-            merged.sort { $0.0 < $1.0 }
-            for (_, line) in merged { try report.append(line) }
-            for outcome in outcomes { report.summary.count(outcome.status) }
-            report.summary.rejected += rejected.count
-            batch.removeAll(keepingCapacity: true)
-            rejected.removeAll(keepingCapacity: true)
-        }
-
-        func take(_ line: LineSplitter.Line) async throws {
-            report.summary.lines = line.number
-            switch line.content {
-            case .blank: return
-            case .tooLong:
-                rejected[line.number] = SubscriberLineShape.rejection(line: line.number, externalID: nil, [FieldProblem(field: "", problem: "the line is longer than \(Self.maxLineBytes) bytes")])
-            case .text(let bytes):
-                switch await checker.check(bytes, line: line.number) {
-                case .success(let checked): batch.append(checked)
-                case .failure(let failure): rejected[line.number] = SubscriberLineShape.rejection(line: line.number, externalID: failure.externalID, failure.problems)
-                }
+        try await withThrowingTaskGroup(of: (ImportBatch, [SubscriberImportOutcome]).self) { writes in
+            var writing = false
+            func finishWrite() async throws {
+                guard writing, let (done, outcomes) = try await writes.next() else { return }
+                writing = false
+                try report.append(done, outcomes)
             }
-            if batch.count + rejected.count >= batchSize { try await flush() }
-        }
+            func flush() async throws {
+                try await finishWrite()
+                let ready = batch
+                batch = ImportBatch()
+                writes.addTask {
+                    (ready, ready.imports.isEmpty ? [] : try await database.importSubscribers(ready.imports, importID: importID))
+                }
+                writing = true
+            }
+            func take(_ line: LineSplitter.Line) async throws {
+                report.summary.lines = line.number
+                switch line.content {
+                case .blank: return
+                case .tooLong:
+                    batch.rejected[line.number] = SubscriberLineShape.rejection(
+                        line: line.number, externalID: nil, [FieldProblem(field: "", problem: "the line is longer than \(Self.maxLineBytes) bytes")])
+                case .text(let bytes):
+                    switch await checker.check(bytes, line: line.number) {
+                    case .success(let checked): batch.imports.append(checked)
+                    case .failure(let failure): batch.rejected[line.number] = SubscriberLineShape.rejection(line: line.number, externalID: failure.externalID, failure.problems)
+                    }
+                }
+                if batch.imports.count + batch.rejected.count >= batchSize { try await flush() }
+            }
 
-        for try await buffer in body {
-            for line in splitter.split(buffer) { try await take(line) }
+            for try await buffer in body {
+                for line in splitter.split(buffer) { try await take(line) }
+            }
+            if let last = splitter.finish() { try await take(last) }
+            try await flush()
+            try await finishWrite()
         }
-        if let last = splitter.finish() { try await take(last) }
-        try await flush()
     }
+}
+
+/// Lines of one import transaction: the checked ones, and the reports of the rejected ones (written with the
+/// batch's outcomes, in line order).
+struct ImportBatch: @unchecked Sendable {
+    var imports: [SubscriberImport] = []
+    /// JSON objects of `SubscriberLineShape.rejection`; only strings, numbers, arrays and dictionaries of them.
+    var rejected: [Int: [String: Any]] = [:]
 }
 
 /// Splits a byte stream into numbered lines (`\n` or `\r\n`), skipping the rest of any line over the limit.
@@ -200,6 +217,15 @@ final class ImportReportSpool {
             throw APIError(.serviceUnavailable, code: "no_spool", message: "the import report could not be spooled to the temporary directory")
         }
         handle = try FileHandle(forWritingTo: url)
+    }
+
+    /// Reports a written batch: its outcomes and its rejected lines, in line order.
+    func append(_ batch: ImportBatch, _ outcomes: [SubscriberImportOutcome]) throws {
+        var merged = outcomes.map { ($0.line, SubscriberLineShape.report($0)) } + batch.rejected.map { ($0.key, $0.value) }
+        merged.sort { $0.0 < $1.0 }
+        for (_, line) in merged { try append(line) }
+        for outcome in outcomes { summary.count(outcome.status) }
+        summary.rejected += batch.rejected.count
     }
 
     func append(_ line: [String: Any]) throws {
