@@ -81,8 +81,8 @@ public final class SubscriptionReplica: Service, Sendable {
             if let gap = firstGap(in: records) { reload.pendingSince = reload.pendingSince ?? Date(); reload.lastGap = gap }
             // Records of this store's own changes were deleted from the log unread (the embedded broker keeps about
             // 5 MiB per partition); SQLite holds all of them. Rebuild the catalog once caught up with what was
-            // published, or every 10 s while a bulk import keeps the log ahead.
-            guard let since = reload.pendingSince, caughtUp || Date().timeIntervalSince(since) >= 10 else { return nil as (Int32, Int64)? }
+            // published (a bulk import keeps the log ahead until it is done; a rebuild costs seconds per million).
+            guard reload.pendingSince != nil, caughtUp else { return nil as (Int32, Int64)? }
             reload.pendingSince = nil
             return reload.lastGap
         }
