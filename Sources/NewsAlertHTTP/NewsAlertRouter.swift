@@ -21,6 +21,7 @@ public enum NewsAlertRouter {
         HealthRoutes(publisher: publisher, health: health, metrics: metrics).add(to: router)
         try PageRoutes().add(to: router)
         EventRoutes(database: database, publisher: publisher, configuration: configuration, preview: preview, logger: logger).add(to: router)
+        SubscriberImportRoutes(database: database, webhooks: webhooks).add(to: router)
         SubscriberRoutes(database: database).add(to: router)
         KeyRoutes(database: database).add(to: router)
         SubscriptionRoutes(database: database).add(to: router)

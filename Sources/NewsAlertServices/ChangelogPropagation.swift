@@ -87,6 +87,15 @@ public final class ChangelogPropagation: SubscriptionReplication, Sendable {
         for continuation in ready { continuation.resume() }
     }
 
+    /// Whether the replica, once it applied `records`, has read everything published so far.
+    func isCaughtUp(after records: [KafkaRecord]) -> Bool {
+        state.withLockedValue { state in
+            var next = state.applied
+            for record in records { next[record.partition] = max(next[record.partition] ?? 0, record.offset + 1) }
+            return state.published.allSatisfy { next[$0.key, default: 0] > $0.value }
+        }
+    }
+
     public func waitUntilApplied(through sequence: Int64, timeout: Duration) async -> Bool {
         let id: UInt64? = state.withLockedValue { state in
             if state.appliedThrough >= sequence { return nil }

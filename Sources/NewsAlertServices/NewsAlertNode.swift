@@ -122,7 +122,8 @@ public struct NewsAlertNode: Sendable {
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         let propagation = ChangelogPropagation()
         services.append(ChangelogPublisher(database: database, producer: pipelineProducer, admin: admin, propagation: propagation, logger: logger))
-        let replica = try SubscriptionReplica(kafka: kafka, database: database, propagation: propagation, logger: logger)
+        let replica = try SubscriptionReplica(
+            kafka: kafka, database: database, propagation: propagation, reloadsFromStoreOnGap: ownsWholeLogs, logger: logger)
         services.append(replica)
         services.append(DeliveryReportPublisher(database: database, producer: pipelineProducer, logger: logger))
         if !ownsWholeLogs {

@@ -63,6 +63,15 @@ public struct GuardedWebhookEndpoints: WebhookEndpointPolicy {
         }
     }
 
+    public func problem(withSecret secret: String) -> String? {
+        do {
+            _ = try WebhookSecret(secret)
+            return nil
+        } catch {
+            return "must be whsec_ followed by the base64 of \(WebhookSecret.keySizes.lowerBound) to \(WebhookSecret.keySizes.upperBound) key bytes"
+        }
+    }
+
     public func newSecret() -> String {
         WebhookSecret.generate().encoded
     }

@@ -324,6 +324,16 @@ public struct AppDatabase: Sendable {
         migrator.registerMigration("v14: the event log by story, for story timelines") { db in
             try db.create(index: "news_event_by_story", on: "news_event", columns: ["story_id", "received_at"])
         }
+        migrator.registerMigration("v15: subscribers' external ids for bulk imports") { db in
+            // The newsroom's own key of a subscriber, kept by the subscription API (not replicated). The import that
+            // last wrote it, and on which line, tells a duplicate external_id within one import file.
+            try db.create(table: "subscriber_external_id") { table in
+                table.column("external_id", .text).primaryKey()
+                table.column("subscriber_id", .text).notNull().unique().references("subscriber", onDelete: .cascade)
+                table.column("import_id", .text)
+                table.column("import_line", .integer)
+            }
+        }
         migrator.registerMigration("v16: double opt-in for email channels") { db in
             try db.alter(table: "channel") { table in
                 table.add(column: "confirmed_at", .datetime)

@@ -289,34 +289,43 @@ extension AppDatabase {
     /// the subscriber's own record replaces.
     @discardableResult
     public func apply(_ change: SubscriptionChange) async throws -> Bool {
-        try await writer.write { db in
-            if try Self.wasDeleted(change.key, db), !Self.isDeletion(change) { return false }
-            switch change {
-            case .subscriber(let subscriber):
-                guard try Self.heldVersion(table: "subscriber", id: subscriber.id, db) < subscriber.version else { return false }
-                try Self.save(subscriber, db)
-            case .channel(let channel):
-                guard try Self.heldVersion(table: "channel", id: channel.id, db) < channel.version else { return false }
-                try Self.ensureSubscriber(channel.subscriberID, db)
-                try Self.save(channel, db)
-            case .subscription(let subscription, let zone):
-                guard try Self.heldVersion(table: "subscription", id: subscription.id, db) < subscription.version else { return false }
-                try Self.ensureSubscriber(subscription.subscriberID, timeZone: zone, db)
-                try Self.save(subscription, db)
-            case .deleted(let id):
-                try Self.rememberDeleted(id, db)
-                let table = id.hasPrefix(EntityID.channelPrefix) ? "channel" : id.hasPrefix(EntityID.subscriberPrefix) ? "subscriber" : "subscription"
-                try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
-                return db.changesCount > 0
-            }
-            return true
+        try await writer.write { db in try Self.apply(change, db) }
+    }
+
+    /// Applies changes read from the changelog in one transaction, in order; how many changed anything.
+    @discardableResult
+    public func apply(_ changes: [SubscriptionChange]) async throws -> Int {
+        guard !changes.isEmpty else { return 0 }
+        return try await writer.write { db in try changes.reduce(0) { $0 + (try Self.apply($1, db) ? 1 : 0) } }
+    }
+
+    private static func apply(_ change: SubscriptionChange, _ db: Database) throws -> Bool {
+        if try Self.wasDeleted(change.key, db), !Self.isDeletion(change) { return false }
+        switch change {
+        case .subscriber(let subscriber):
+            guard try Self.heldVersion(table: "subscriber", id: subscriber.id, db) < subscriber.version else { return false }
+            try Self.save(subscriber, db)
+        case .channel(let channel):
+            guard try Self.heldVersion(table: "channel", id: channel.id, db) < channel.version else { return false }
+            try Self.ensureSubscriber(channel.subscriberID, db)
+            try Self.save(channel, db)
+        case .subscription(let subscription, let zone):
+            guard try Self.heldVersion(table: "subscription", id: subscription.id, db) < subscription.version else { return false }
+            try Self.ensureSubscriber(subscription.subscriberID, timeZone: zone, db)
+            try Self.save(subscription, db)
+        case .deleted(let id):
+            try Self.rememberDeleted(id, db)
+            let table = id.hasPrefix(EntityID.channelPrefix) ? "channel" : id.hasPrefix(EntityID.subscriberPrefix) ? "subscriber" : "subscription"
+            try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
         }
+        return true
     }
 
     // MARK: Rows
 
     static func enqueue(_ change: SubscriptionChange, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO changelog_outbox (key, value) VALUES (?, ?)", arguments: [change.key, try change.value()])
+        try db.cachedStatement(sql: "INSERT INTO changelog_outbox (key, value) VALUES (?, ?)").execute(arguments: [change.key, try change.value()])
     }
 
     static func rememberDeleted(_ id: String, _ db: Database) throws {
@@ -324,7 +333,7 @@ extension AppDatabase {
     }
 
     private static func wasDeleted(_ id: String, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM deleted_entity WHERE id = ?", arguments: [id]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM deleted_entity WHERE id = ?"), arguments: [id]) ?? false
     }
 
     private static func isDeletion(_ change: SubscriptionChange) -> Bool {
@@ -333,7 +342,7 @@ extension AppDatabase {
     }
 
     private static func heldVersion(table: String, id: String, _ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT version FROM \(table) WHERE id = ?", arguments: [id]) ?? -1
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(table) WHERE id = ?"), arguments: [id]) ?? -1
     }
 
     private static func ensureSubscriber(_ id: String, timeZone: String = "UTC", _ db: Database) throws {
@@ -343,32 +352,32 @@ extension AppDatabase {
     }
 
     static func save(_ subscriber: Subscriber, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO subscriber (id, name, time_zone, status, budget, version, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, status = excluded.status,
               budget = excluded.budget, version = excluded.version, changed_at = excluded.changed_at
-            """, arguments: [subscriber.id, subscriber.name, subscriber.timeZone, subscriber.status.rawValue,
+            """).execute(arguments: [subscriber.id, subscriber.name, subscriber.timeZone, subscriber.status.rawValue,
                              try JSONEncoder.newsAlert.encode(subscriber.budget), subscriber.version, subscriber.changedAt])
     }
 
     static func save(_ channel: DeliveryChannel, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO channel (id, subscriber_id, kind, target, secrets, status, disabled_reason, confirmed_at, consent_source, version, changed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET target = excluded.target, secrets = excluded.secrets, status = excluded.status,
               disabled_reason = excluded.disabled_reason, confirmed_at = excluded.confirmed_at, consent_source = excluded.consent_source,
               version = excluded.version, changed_at = excluded.changed_at
-            """, arguments: [channel.id, channel.subscriberID, channel.kind.rawValue, channel.target, try JSONEncoder.newsAlert.encode(channel.secrets),
+            """).execute(arguments: [channel.id, channel.subscriberID, channel.kind.rawValue, channel.target, try JSONEncoder.newsAlert.encode(channel.secrets),
                              channel.status.rawValue, channel.disabledReason, channel.consent?.confirmedAt, channel.consent?.source,
                              channel.version, channel.changedAt])
     }
 
     static func save(_ subscription: Subscription, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO subscription (id, subscriber_id, name, rule, status, version, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, rule = excluded.rule, status = excluded.status,
               version = excluded.version, changed_at = excluded.changed_at
-            """, arguments: [subscription.id, subscription.subscriberID, subscription.name, try JSONEncoder.newsAlert.encode(subscription.rule),
+            """).execute(arguments: [subscription.id, subscription.subscriberID, subscription.name, try JSONEncoder.newsAlert.encode(subscription.rule),
                              subscription.status.rawValue, subscription.version, subscription.changedAt])
     }
 
@@ -384,7 +393,7 @@ extension AppDatabase {
         try Row.fetchOne(db, sql: "SELECT * FROM subscription WHERE id = ?", arguments: [id]).map(subscription(from:))
     }
 
-    private static func subscriber(from row: Row) throws -> Subscriber {
+    static func subscriber(from row: Row) throws -> Subscriber {
         Subscriber(
             id: row["id"], name: row["name"], timeZone: row["time_zone"], status: Subscriber.Status(rawValue: row["status"]) ?? .disabled,
             budget: try JSONDecoder.newsAlert.decode(Budget.self, from: row["budget"] as Data), version: row["version"], changedAt: row["changed_at"])

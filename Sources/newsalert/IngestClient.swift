@@ -25,6 +25,14 @@ struct IngestClient: Sendable {
         }
     }
 
+    func get(path: String) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Answer(status: Int(response.status.code), body: Data(buffer: body))
+    }
+
     func post(path: String, json: Data, idempotencyKey: String?) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST

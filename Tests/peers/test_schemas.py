@@ -1133,6 +1133,7 @@ KEY_OR_TOKEN_OPERATIONS = {("/v1/deliveries", "get"), ("/v1/deliveries/{id}", "g
 ADMIN_KEY_OPERATIONS = {
     ("/v1/subscribers", "post"), ("/v1/subscribers", "get"), ("/v1/subscribers/{id}", "get"),
     ("/v1/subscribers/{id}/disable", "post"), ("/v1/subscribers/{id}/enable", "post"), ("/v1/subscribers/{id}/tokens", "post"),
+    ("/v1/subscribers/import", "post"), ("/v1/subscribers/export", "get"),
     ("/v1/keys", "get"), ("/v1/keys", "post"), ("/v1/keys/{id}/revoke", "post"), ("/v1/subscribers/{id}/channels", "post")}
 
 
