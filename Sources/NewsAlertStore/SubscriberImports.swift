@@ -139,6 +139,10 @@ extension AppDatabase {
             secrets: wanted.secret.map { [$0] } ?? [], changedAt: now)
         try save(channel, db)
         try enqueue(.channel(channel), db)
+        if channel.awaitsConfirmation {
+            // Consent before mail: an imported address is confirmed by its owner, like one added through the API.
+            _ = try queueConfirmation(channelID: channel.id, address: channel.target, now: now, interval: EmailConfirmationPolicy.defaultInterval, db)
+        }
         return SubscriberImportOutcome.Channel(id: channel.id, kind: channel.kind, target: channel.target, generatedSecret: wanted.secretGiven ? nil : wanted.secret)
     }
 
