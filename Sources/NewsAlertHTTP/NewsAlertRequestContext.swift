@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import NewsAlertStore
+import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the authenticated caller.
 public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
@@ -13,8 +14,12 @@ public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
     /// Set when the request carried credentials that are not a valid key (public routes ignore it).
     var presentedInvalidCredentials = false
 
+    /// The connection's channel: the ticker writes its frames straight into it.
+    public let channel: any Channel
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// The caller, if it holds one of `roles`; 401 without a key, 403 with the wrong role.

@@ -26,12 +26,14 @@ enum SettingKey: String, CaseIterable, Sendable {
     case idlePause = "NEWSALERT_IDLE_PAUSE"
     case flashApproval = "NEWSALERT_FLASH_APPROVAL"
     case approvalWindow = "NEWSALERT_APPROVAL_WINDOW"
+    case gripPublish = "NEWSALERT_GRIP_PUBLISH"
+    case gripKey = "NEWSALERT_GRIP_KEY"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
 
     var isSecret: Bool {
-        self == .smtpPassword || self == .kafkaSASLPassword
+        self == .smtpPassword || self == .kafkaSASLPassword || self == .gripKey
     }
 
     /// The value used when nothing sets the key; nil when it stays unset (e.g. no SMTP relay: email is off).
@@ -78,6 +80,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .idlePause: "on or off: on the embedded broker, idle stages stop fetching and are woken by the process's own producers; records other processes write there arrive within 5 s (off: every stage fetches each fetch wait)"
         case .flashApproval: "FLASH approval by a second editor: auto (when the newsroom has more than one editor key), on or off"
         case .approvalWindow: "seconds a FLASH may wait for a second editor before it expires unpublished"
+        case .gripPublish: "base URL of a GRIP proxy's publish API (Pushpin: http://HOST:5561): the ticker publishes every item to it; unset: no publishing"
+        case .gripKey: "key a GRIP proxy signs forwarded requests with (Grip-Sig; Pushpin's sig_key): such requests get hold instructions; unset: Grip-Sig is ignored"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
