@@ -92,7 +92,7 @@ struct TickerBench: AsyncParsableCommand {
             let perConnection = connected > 0 ? Double(rssAfterKiB - rssBeforeKiB) * 1024 / Double(connected) : .nan
             printLine("\(label): connected \(connected) (\(failed) failed), delivered \(delivered)")
             printLine("\(label): POST→frame p50 \(String(format: "%.1f", summary.p50)) ms, p99 \(String(format: "%.1f", summary.p99)) ms, last \(String(format: "%.1f", summary.max)) ms")
-            printLine("\(label): \(formatRate(framesPerSecond)) frames/s (delivered / time to the last); server RSS \(rssBeforeKiB / 1024) → \(rssAfterKiB / 1024) MiB, \(formatRate(perConnection)) bytes per connection")
+            printLine("\(label): \(formatRate(framesPerSecond)) frames/s (first to last client); server RSS \(rssBeforeKiB / 1024) → \(rssAfterKiB / 1024) MiB, \(formatRate(perConnection)) bytes per connection")
         }
     }
 
