@@ -53,14 +53,16 @@ struct TickerBench: AsyncParsableCommand {
             tickers.append(try await ServeChild.startTicker(bootstrapServers: serve.bootstrapServers))
         }
         // One item through the whole pipeline first, so the measured one finds every stage warm.
-        try await serve.postBreaking("Bench warm-up item about the Beirut port")
+        // Words of their own each run, so a reused server (--server) takes neither item for a repeat of an earlier one.
+        func words() -> String { (0..<8).map { _ in String(UUID().uuidString.prefix(6)).lowercased() }.joined(separator: " ") }
+        try await serve.postBreaking("Bench warm-up item in Beirut: \(words())")
         try await Task.sleep(for: .seconds(3))
 
         let path = transport == .sse ? "/v1/ticker/stream?backlog=0" : "/v1/ticker?backlog=0"
         let targets = via.map { [Self.hostPort($0)] } ?? ([serve] + tickers).map { Self.hostPort($0.baseURL) }
         printLine("bench ticker: \(clients) \(transport.rawValue) clients on \(targets.joined(separator: ","))\(via.map { " (through \($0))" } ?? ""), \(1 + tickers.count) ticker process(es)")
         let round = try await measure(targets: targets, path: path, serverPIDs: ([serve] + tickers).map(\.pid)) {
-            try await serve.postBreaking("Bench ticker item: Israeli drone strike targets a car in Kawnin, South Lebanon")
+            try await serve.postBreaking("Bench ticker item in Kawnin: \(words())")
         }
         round.print(label: "newsalert")
 
@@ -122,7 +124,8 @@ struct TickerBench: AsyncParsableCommand {
             connected += Int(parts[1]) ?? 0
             failed += Int(parts[2]) ?? 0
         }
-        try await Task.sleep(for: .seconds(1))
+        // A proxy answers before it has subscribed the connection to its channel: give it time to catch up.
+        try await Task.sleep(for: .seconds(via == nil ? 1 : 5))
         let rssAfter = serverPIDs.map(Self.residentKiB).reduce(0, +)
         for (_, input, _) in children { input.fileHandleForWriting.write(Data("arm\n".utf8)) }
         let posted = Date().timeIntervalSince1970
