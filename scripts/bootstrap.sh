@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-test}"
 
 build_packages=(pkg-config librdkafka-dev libsqlite3-dev iso-codes)
-test_packages=(kcat python3-venv chromium chromium-driver postfix kubectl)
+test_packages=(kcat python3-venv chromium chromium-driver postfix kubectl pushpin)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import NewsAlertStore
+import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the authenticated caller.
 public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
@@ -16,10 +17,13 @@ public struct NewsAlertRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The IP address of the connection's peer (what public endpoints rate-limit by), when known.
     public let clientAddress: String?
+    /// The connection's channel: the ticker writes its frames straight into it.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         clientAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
     }
 
     /// The caller, if it holds one of `roles`; 401 without a key, 403 with the wrong role.

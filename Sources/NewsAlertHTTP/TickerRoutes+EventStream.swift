@@ -1,7 +1,7 @@
-import AsyncAlgorithms
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import NewsAlertCore
 import ServiceLifecycle
 
@@ -39,6 +39,7 @@ extension TickerRoutes {
             try Self.requireEventStream(request)
             try checkOrigin(request, what: "event streams")
             let subscription = try await self.subscription(request, context, lastEventID: request.headers[Self.lastEventID])
+            if try isGripProxied(request) { return try gripEventStream(subscription) }
             var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", Self.accelBuffering: "no"]
             if let origin = request.headers[.origin], allowedOrigins.contains(origin) {
                 // Another origin's page (`--ticker-origins`) reads the stream through CORS.
@@ -46,7 +47,7 @@ extension TickerRoutes {
                 headers[.vary] = "Origin"
             }
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                try await streamEvents(subscription, request: request, writer: &writer)
+                try await streamEvents(subscription, request: request, channel: context.channel, writer: &writer)
             })
         }
     }
@@ -65,55 +66,30 @@ extension TickerRoutes {
         }
     }
 
-    /// What the writing loop waits for: the hub's next frame, a heartbeat, or the end of the hub's stream.
-    private enum Tick: Sendable {
-        case frame(TickerFrame)
-        case heartbeat
-        case ended
-    }
-
-    private func streamEvents(_ subscription: Subscription, request: Request, writer: inout any ResponseBodyWriter) async throws {
-        let connection = hub.connect(filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog)
-        let id = connection.id
-        let hub = hub
-        defer {
-            hub.disconnect(id)
-            _ = hub.wasDroppedAsSlow(id)  // the flag, if the stream ended before it was read
-        }
-        // Disconnecting ends the hub's stream, which ends the loop below: on the client's close (the connection's
-        // input ends) and on graceful shutdown (EventSource then reconnects, to this server or another).
+    private func streamEvents(_ subscription: Subscription, request: Request, channel: any Channel, writer: inout any ResponseBodyWriter) async throws {
+        // From here on the hub writes the stream's bytes straight into the channel (`TickerConnection`); this task only
+        // waits for the connection to end, then writes the error event if it was dropped and ends the response.
+        let connection = try await hub.connect(
+            filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog,
+            channel: channel, transport: .eventStream, heartbeat: heartbeat, prelude: [.eventStreamPrelude(retry: Self.eventStreamRetry)])
+        // The connection ends on the client's close (the connection's input ends), on graceful shutdown (EventSource
+        // then reconnects, to this server or another), or when the hub drops it as too slow.
         // (`consumeWithInboundCloseHandler` needs the request body as the server made it: no middleware replaces it.)
-        try await request.body.consumeWithInboundCloseHandler { _ in
+        let ending = try await request.body.consumeWithInboundCloseHandler { _ in
             try await withGracefulShutdownHandler {
-                try await writer.write(ByteBuffer(string: "retry: \(Self.eventStreamRetry.components.seconds * 1000)\n\n"))
-                for frame in connection.initial { try await writer.write(ByteBuffer(string: Self.event(for: frame))) }
-                // One loop writes; `merge` pulls a frame from the hub only when the loop wants the next one, so the
-                // hub's bounded per-client queue still tells a slow client.
-                let ticks = merge(
-                    chain(connection.live.map { Tick.frame($0) }, [Tick.ended].async),
-                    AsyncTimerSequence(interval: heartbeat, clock: .continuous).map { _ in Tick.heartbeat })
-                loop: for await tick in ticks {
-                    switch tick {
-                    case .frame(let frame):
-                        try await writer.write(ByteBuffer(string: Self.event(for: frame)))
-                    case .heartbeat:
-                        let beat = TickerFrame.heartbeat(position: hub.latestPosition, epoch: hub.epoch).json
-                        try await writer.write(ByteBuffer(string: ": heartbeat \(beat)\n\n"))
-                    case .ended:
-                        break loop
-                    }
-                }
-                if hub.wasDroppedAsSlow(id) {
-                    let error = APIError(
-                        .serviceUnavailable, code: "too_slow",
-                        message: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with Last-Event-ID")
-                    try await writer.write(ByteBuffer(string: Self.event("error", id: nil, data: String(decoding: error.frameData, as: UTF8.self))))
-                }
+                try await connection.ended.futureResult.get()
             } onGracefulShutdown: {
-                hub.disconnect(id)
+                connection.end(.released)
             }
         } onInboundClosed: {
-            hub.disconnect(id)
+            connection.end(.released)
+        }
+        connection.remove()
+        if ending == .tooSlow {
+            let error = APIError(
+                .serviceUnavailable, code: "too_slow",
+                message: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with Last-Event-ID")
+            try await writer.write(ByteBuffer(string: Self.event("error", id: nil, data: String(decoding: error.frameData, as: UTF8.self))))
         }
         try await writer.finish(nil)
     }

@@ -14,16 +14,19 @@ public struct TickerRoutes: Sendable {
     let hub: TickerHub
     let allowedOrigins: Set<String>
     let heartbeat: Duration
+    /// The key shared with a GRIP proxy; nil serves every request directly (TickerRoutes+Grip.swift).
+    let grip: GripSignature?
     /// Resolves a `?token=` (browsers cannot set headers on a WebSocket) to its subscriber, or nil.
     let authenticate: @Sendable (String) async throws -> String?
 
     public init(
-        hub: TickerHub, allowedOrigins: Set<String> = [], heartbeat: Duration = .seconds(15),
+        hub: TickerHub, allowedOrigins: Set<String> = [], heartbeat: Duration = .seconds(15), grip: GripSignature? = nil,
         authenticate: @escaping @Sendable (String) async throws -> String? = { _ in nil }
     ) {
         self.hub = hub
         self.allowedOrigins = allowedOrigins
         self.heartbeat = heartbeat
+        self.grip = grip
         self.authenticate = authenticate
     }
 
@@ -36,6 +39,7 @@ public struct TickerRoutes: Sendable {
 
     public func add(to router: Router<NewsAlertRequestContext>) {
         addEventStream(to: router)
+        addGripWebSocket(to: router)
         router.ws("/v1/ticker") { request, context in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 throw APIError(.upgradeRequired, code: "websocket_required", message: "GET /v1/ticker is a WebSocket: send Upgrade: websocket")
@@ -53,28 +57,14 @@ public struct TickerRoutes: Sendable {
                 try await outbound.close(.unknown(UInt16(4000 + error.status.code)), reason: error.code)
                 return
             }
-            let connection = hub.connect(filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog)
-            defer { hub.disconnect(connection.id) }
-            for frame in connection.initial { try await outbound.write(.text(frame.json)) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: heartbeat)
-                        try await outbound.write(.text(TickerFrame.heartbeat(position: hub.latestPosition, epoch: hub.epoch).json))
-                    }
-                }
-                group.addTask {
-                    for await frame in connection.live { try await outbound.write(.text(frame.json)) }
-                    if hub.wasDroppedAsSlow(connection.id) {
-                        try await outbound.close(.policyViolation, reason: "too slow: more than \(hub.clientBufferLimit) frames behind; reconnect with since")
-                    }
-                }
-                // Reading answers pings and the client's close; it ends when the client is gone or the close
-                // handshake is over. Then the live stream ends too.
-                for try await _ in inbound {}
-                hub.disconnect(connection.id)
-                group.cancelAll()
-            }
+            // The hub writes frames straight into the channel (`TickerConnection`); this task only reads.
+            let connection = try await hub.connect(
+                filter: subscription.filter, after: subscription.since, epoch: subscription.epoch, backlog: subscription.backlog,
+                channel: context.requestContext.channel, transport: .webSocket, heartbeat: heartbeat)
+            defer { connection.end(.released) }
+            // Reading answers pings and the client's close; it ends when the client is gone or the close handshake is
+            // over (also after the hub dropped a slow client with 1008 and the client answered).
+            for try await _ in inbound {}
         }
     }
 

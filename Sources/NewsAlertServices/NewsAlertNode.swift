@@ -68,6 +68,10 @@ public struct NewsAlertNode: Sendable {
         public var tickerClientBuffer = 1_000
         /// Browser origins allowed to open the ticker besides the server's own.
         public var tickerAllowedOrigins: Set<String> = []
+        /// A GRIP proxy's base URL (Pushpin: `http://pushpin:5561`): every ticker item is published to it.
+        public var gripPublishURL: String?
+        /// The key a GRIP proxy signs forwarded requests with (`Grip-Sig`, Pushpin's `sig_key`); nil ignores the header.
+        public var gripKey: String?
 
         public init() {}
     }
@@ -186,8 +190,10 @@ public struct NewsAlertNode: Sendable {
         if options.roles.contains(.ticker) {
             let hub = TickerHub(windowCapacity: options.tickerWindow, clientBufferLimit: options.tickerClientBuffer)
             tickerHub = hub
-            services.append(try TickerFeed(kafka: kafka, admin: admin, hub: hub, logger: logger))
-            ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins) { [database] token in
+            let grip = options.gripPublishURL.map { GripPublisher(proxyURL: $0, hub: hub, logger: logger) }
+            if let grip { services.append(grip) }
+            services.append(try TickerFeed(kafka: kafka, admin: admin, hub: hub, grip: grip, logger: logger))
+            ticker = TickerRoutes(hub: hub, allowedOrigins: options.tickerAllowedOrigins, grip: options.gripKey.map(GripSignature.init(key:))) { [database] token in
                 try await database.authenticateSubscriber(token: token)
             }
         }

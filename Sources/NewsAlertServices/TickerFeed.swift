@@ -12,14 +12,16 @@ public final class TickerFeed: Service, Sendable {
     private let consumer: KafkaConsumer
     private let admin: KafkaAdmin
     private let hub: TickerHub
+    private let grip: GripPublisher?
     private let logger: Logger
 
-    public init(kafka: KafkaConfiguration, admin: KafkaAdmin, hub: TickerHub, logger: Logger) throws {
+    public init(kafka: KafkaConfiguration, admin: KafkaAdmin, hub: TickerHub, grip: GripPublisher? = nil, logger: Logger) throws {
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "newsalert-ticker-\(UUID().uuidString.lowercased())", topics: [NewsTopics.tickerAlerts.name])
         configuration.offsetReset = .earliest
         consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         self.admin = admin
         self.hub = hub
+        self.grip = grip
         self.logger = logger
     }
 
@@ -32,6 +34,7 @@ public final class TickerFeed: Service, Sendable {
                     PipelineMetrics.consumed(record, by: consumer)
                     let item = try JSONDecoder.newsAlert.decode(TickerItem.self, from: Data(record.value))
                     hub.publish(position: record.offset, item: item)
+                    grip?.publish(position: record.offset, item: item)
                     PipelineMetrics.alertLatency(channel: "ticker", urgency: item.event.urgency, publishedAt: item.event.publishedAt)
                     Gauge(label: "newsalert_ticker_clients").record(hub.clientCount)
                 } catch {

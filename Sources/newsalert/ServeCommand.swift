@@ -140,13 +140,16 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Ticker items kept for clients that resume.") var tickerWindow: Int = 10_000
     @Option(help: "Frames one ticker client may fall behind before it is disconnected.") var tickerClientBuffer: Int = 1_000
     @Option(help: "Comma-separated browser origins allowed to open the ticker, besides this server's own.") var tickerOrigins: String = ""
+    @Option(help: "Base URL of a GRIP proxy's publish API (Pushpin: http://HOST:5561): every ticker item is published to it. Env: NEWSALERT_GRIP_PUBLISH.")
+    var gripPublish: String?
+    @Option(help: "Key a GRIP proxy signs forwarded requests with (Grip-Sig, Pushpin's sig_key). Env: NEWSALERT_GRIP_KEY.") var gripKey: String?
 
     /// The effective settings: flags of this command over the environment over the config file over defaults.
     func settings() throws -> Settings {
         try kafka.settings([
             .dataDirectory: data.dataDirectory, .host: host, .port: port.map(String.init), .webhookAllow: webhookAllow,
             .smtpRelay: smtpRelay, .smtpTLS: smtpTLS, .smtpCAFile: smtpCAFile, .mailFrom: mailFrom, .publicURL: publicURL,
-            .flashApproval: flashApproval, .approvalWindow: approvalWindow.map { String($0) },
+            .flashApproval: flashApproval, .approvalWindow: approvalWindow.map { String($0) }, .gripPublish: gripPublish, .gripKey: gripKey,
             .confirmationWindow: confirmationWindow.map { String($0) }, .signupRatePerClient: signupRatePerClient.map(String.init),
             .signupRatePerEmail: signupRatePerEmail.map(String.init),
         ])
@@ -227,6 +230,8 @@ struct NodeOptions: ParsableArguments {
         options.tickerWindow = tickerWindow
         options.tickerClientBuffer = tickerClientBuffer
         options.tickerAllowedOrigins = Set(tickerOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        options.gripPublishURL = settings[.gripPublish]
+        options.gripKey = settings[.gripKey]
         if let retryDelays {
             let delays = try retryDelays.split(separator: ",").map { text -> Duration in
                 guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {

@@ -62,7 +62,11 @@ SECRET_VARIABLES = {
     "NEWSALERT_SMTP_PASSWORD",
     "NEWSALERT_KAFKA_SASL_USERNAME",
     "NEWSALERT_KAFKA_SASL_PASSWORD",
+    "NEWSALERT_GRIP_KEY",
 }
+# The GRIP proxy in front of the ticker (Pushpin's image, not newsalert's): checked by its own tests below.
+PROXY_COMPONENT = "grip-proxy"
+PUSHPIN_IMAGE = "fanout/pushpin"
 NEWSALERT_IMAGE = "newsalert:latest"
 DEFAULT_PORT = 8080
 
@@ -116,9 +120,13 @@ def by_name(kind: str) -> dict[str, dict]:
     return {doc["metadata"]["name"]: doc for doc in objects_of(kind)}
 
 
+def is_proxy(doc: dict) -> bool:
+    return doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == PROXY_COMPONENT
+
+
 def workloads() -> list[dict]:
-    """The roles' Deployments and StatefulSets."""
-    return objects_of("Deployment") + objects_of("StatefulSet")
+    """The roles' Deployments and StatefulSets (not the GRIP proxy)."""
+    return [doc for doc in objects_of("Deployment") + objects_of("StatefulSet") if not is_proxy(doc)]
 
 
 def component(deployment: dict) -> str:
@@ -481,6 +489,8 @@ def test_kubernetes_probes_use_the_container_port():
 def test_kubernetes_services_select_their_workload_and_target_its_port():
     deployments = workloads()
     for service in objects_of("Service"):
+        if is_proxy(service):
+            continue
         name = service["metadata"]["name"]
         selector = service["spec"].get("selector", {})
         selected = [d for d in deployments if selects(selector, d["spec"]["template"]["metadata"]["labels"])]
@@ -608,6 +618,8 @@ def test_kubernetes_pdbs_select_one_workload_each():
     deployments = workloads()
     covered = set()
     for pdb in objects_of("PodDisruptionBudget"):
+        if is_proxy(pdb) or pdb["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component") == PROXY_COMPONENT:
+            continue
         selector = pdb["spec"]["selector"]["matchLabels"]
         selected = [d for d in deployments if selects(selector, d["spec"]["template"]["metadata"]["labels"])]
         assert len(selected) == 1, f"PDB {pdb['metadata']['name']} selects {len(selected)} workloads"
@@ -653,7 +665,7 @@ def test_kustomize_builds():
     result = subprocess.run(["kubectl", "kustomize", str(KUBERNETES)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc]
-    assert kinds.count("Deployment") + kinds.count("StatefulSet") == len(ROLE_COMMANDS)
+    assert kinds.count("Deployment") + kinds.count("StatefulSet") == len(ROLE_COMMANDS) + 1  # + the GRIP proxy
 
 
 # ---- against the code -------------------------------------------------------------------------
@@ -718,3 +730,41 @@ def test_topic_names_in_deploy_files_exist():
             assert known.get(topic) == int(partitions), f"{path.name}: {topic} has {known.get(topic)} partitions, not {partitions}"
     if not seen:
         pytest.fail("no topic names in the deployment files")
+
+
+# ---- the GRIP proxy in front of the ticker ------------------------------------------------------------
+
+def test_compose_grip_proxy_fronts_the_ticker():
+    proxy = services()["pushpin"]
+    assert str(proxy["image"]).split(":")[0] == PUSHPIN_IMAGE, proxy["image"]
+    script = " ".join(str(part) for part in proxy["command"])
+    assert "* ticker:8080,over_http" in script, "the proxy does not route to the ticker with WebSocket-over-HTTP"
+    assert "sig_key=$${NEWSALERT_GRIP_KEY" in script or "sig_key=${NEWSALERT_GRIP_KEY" in script, "sig_key is not NEWSALERT_GRIP_KEY"
+    assert "push_in_http_addr=0.0.0.0" in script, "the publish port is not reachable from the ticker container"
+    paths = [f["path"] if isinstance(f, dict) else f for f in proxy.get("env_file", [])]
+    assert "./newsalert.secrets.env" in paths, "the proxy does not read the key from the credentials env_file"
+    assert effective_environment(services()["ticker"]).get("NEWSALERT_GRIP_PUBLISH") == "http://pushpin:5561"
+    assert "ticker" in proxy["depends_on"]
+
+
+def test_kubernetes_grip_proxy_fronts_the_ticker():
+    (proxy,) = [doc for doc in objects_of("Deployment") if is_proxy(doc)]
+    (container,) = pod_containers(proxy)
+    assert container["image"].split(":")[0] == PUSHPIN_IMAGE, container["image"]
+    assert proxy["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"]), container["resources"]
+    script = " ".join(container["args"])
+    assert "* newsalert-ticker:8080,over_http" in script, script
+    assert "sig_key=${NEWSALERT_GRIP_KEY}" in script, script
+    (key,) = [v for v in container["env"] if v["name"] == "NEWSALERT_GRIP_KEY"]
+    assert key["valueFrom"]["secretKeyRef"] == {"name": "newsalert-secrets", "key": "NEWSALERT_GRIP_KEY"}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 7999, "publish": 5561}, ports
+    (service,) = [doc for doc in objects_of("Service") if is_proxy(doc)]
+    assert selects(service["spec"]["selector"], proxy["spec"]["template"]["metadata"]["labels"])
+    assert {p["port"] for p in service["spec"]["ports"]} == {7999, 5561}
+    assert any(selects(pdb["spec"]["selector"]["matchLabels"], proxy["spec"]["template"]["metadata"]["labels"])
+               for pdb in objects_of("PodDisruptionBudget")), "no PodDisruptionBudget for the GRIP proxy"
+    (ticker_container,) = pod_containers(deployment_for("ticker"))
+    publish = {v["name"]: v.get("value") for v in ticker_container.get("env", [])}.get("NEWSALERT_GRIP_PUBLISH")
+    assert publish == f"http://{service['metadata']['name']}:5561", publish

@@ -5,7 +5,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure newsalert's throughput and latency; each benchmark prints its figures.",
-        subcommands: [KafkaBench.self, IngestBench.self, DedupBench.self, MatchBench.self, WebhookBench.self, EmailBench.self, TickerBench.self, E2EBench.self, IdleBench.self, AudienceBench.self, AllBench.self]
+        subcommands: [KafkaBench.self, IngestBench.self, DedupBench.self, MatchBench.self, WebhookBench.self, EmailBench.self, TickerBench.self, TickerBenchClients.self, TickerBareServer.self, E2EBench.self, IdleBench.self, AudienceBench.self, AllBench.self]
     )
 }
 

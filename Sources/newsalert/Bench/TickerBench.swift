@@ -1,100 +1,178 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import HummingbirdWSClient
 import Logging
 import NewsAlertStore
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// `newsalert bench ticker`: one breaking item to N WebSocket clients of a `newsalert serve` child process.
+/// `newsalert bench ticker`: one breaking item to N ticker clients, and the same harness against a bare broadcast server.
 struct TickerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ticker",
-        abstract: "One alert to N ticker clients: p50/p99 time to delivery, time to the last client, frames/s, server RSS.",
+        abstract: "One alert to N ticker clients: p50/p99/last time from the POST, frames/s, server RSS per connection; then a bare broadcast server with the same clients.",
         discussion: """
-            Starts `newsalert serve` (embedded broker) as a child process, so its RSS is the server's alone, connects
-            --clients WebSocket clients to /v1/ticker, posts one breaking item, and times each client's frame from the POST.
+            Starts `newsalert serve` (embedded broker) and --servers - 1 more `newsalert ticker` processes reading its
+            alerts.ticker (each with a hub of its own, on a port of its own; clients are spread over them), connects
+            --clients clients from --client-processes processes (each on a loopback source address of its own, so no
+            process needs more than 20,000 open files and no address runs out of ephemeral ports), posts one breaking
+            item and times each client's frame from the POST (wall clock, same machine). RSS per connection is the
+            servers' RSS growth from before the clients connected, divided by the connections. Then the same clients
+            against `bench ticker-bare` (a minimal Hummingbird WebSocket route writing one pre-encoded frame to every
+            connection): the limit of this machine with this harness.
+            --via URL connects the clients through a proxy (Pushpin in front of the serve process, which must then have
+            been started with --grip-key and --grip-publish: use --server); the bare round is skipped.
             """)
 
-    @Option(help: "WebSocket clients.") var clients: Int = 10_000
-    @Option(help: "Clients connecting at once.") var connectConcurrency: Int = 200
-    @Option(help: "Use this running server (its base URL, started with --ticker-origins ws://127.0.0.1) instead of starting one; needs --api-key.")
-    var server: String?
+    enum Transport: String, ExpressibleByArgument, Sendable {
+        case ws, sse
+    }
+
+    @Option(help: "Clients.") var clients: Int = 10_000
+    @Option(help: "ws (GET /v1/ticker) or sse (GET /v1/ticker/stream).") var transport: Transport = .ws
+    @Option(help: "Ticker processes (the serve process and this many - 1 `newsalert ticker`).") var servers: Int = 1
+    @Option(help: "Client processes (default: one per 5,000 clients).") var clientProcesses: Int?
+    @Option(help: "Connections one client process sets up at once.") var connectConcurrency: Int = 200
+    @Option(help: "Connect the clients through this proxy base URL (http://host:port) instead of to the ticker processes.") var via: String?
+    @Option(help: "Use this running server (its base URL) instead of starting one; needs --api-key.") var server: String?
     @Option(help: "Editor API key for --server.") var apiKey: String?
+    @Flag(help: "Skip the bare broadcast round.") var skipBare = false
 
     func run() async throws {
         CommandLogging.bootstrap()
-        var quiet = CommandLogging.logger("bench")
-        quiet.logLevel = .error
-        let logger = quiet
-        let server: ServeChild
+        let serve: ServeChild
         if let url = self.server, let apiKey {
-            server = ServeChild(process: nil, baseURL: url, editorKey: apiKey, directory: nil)
+            serve = ServeChild(process: nil, baseURL: url, editorKey: apiKey, directory: nil)
         } else {
-            // The Swift WebSocket client announces itself with `Origin: ws://HOST`; allow it like a browser page.
-            server = try await ServeChild.start(extraArguments: ["--ticker-origins", "ws://127.0.0.1"])
+            serve = try await ServeChild.start()
         }
-        defer { server.stop() }
+        defer { serve.stop() }
+        var tickers: [ServeChild] = []
+        defer { tickers.forEach { $0.stop() } }
+        for _ in 1..<max(1, servers) {
+            tickers.append(try await ServeChild.startTicker(bootstrapServers: serve.bootstrapServers))
+        }
         // One item through the whole pipeline first, so the measured one finds every stage warm.
-        try await server.postBreaking("Bench warm-up item about the Beirut port")
-        try await Task.sleep(for: .seconds(2))
-        printLine("bench ticker: \(clients) clients on \(server.baseURL)/v1/ticker (server pid \(server.pid))")
+        // Words of their own each run, so a reused server (--server) takes neither item for a repeat of an earlier one.
+        func words() -> String { (0..<8).map { _ in String(UUID().uuidString.prefix(6)).lowercased() }.joined(separator: " ") }
+        try await serve.postBreaking("Bench warm-up item in Beirut: \(words())")
+        try await Task.sleep(for: .seconds(3))
 
-        let received = NIOLockedValueBox<[ContinuousClock.Instant]>([])
-        let connected = NIOLockedValueBox(0)
-        let failures = NIOLockedValueBox<[String]>([])
-        let wsURL = server.baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/v1/ticker?backlog=0"
-        let clock = ContinuousClock()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var started = 0
-            func startClient() {
-                started += 1
-                group.addTask {
-                    do {
-                    try await WebSocketClient.connect(url: wsURL, logger: logger) { inbound, _, _ in
-                        connected.withLockedValue { $0 += 1 }
-                        for try await message in inbound.messages(maxSize: 1 << 20) {
-                            if case .text(let text) = message, text.contains("\"position\""), !text.contains("\"heartbeat\"") {
-                                let now = clock.now
-                                received.withLockedValue { $0.append(now) }
-                                return
-                            }
-                        }
-                    }
-                    } catch {
-                        failures.withLockedValue { $0.append("\(error)") }
-                    }
-                }
-            }
-            // Connect in waves so the server's accept queue is not flooded.
-            while started < clients {
-                let wave = min(connectConcurrency, clients - started)
-                for _ in 0..<wave { startClient() }
-                let target = started
-                while connected.withLockedValue({ $0 }) + failures.withLockedValue({ $0.count }) < target - wave / 10 { try await Task.sleep(for: .milliseconds(20)) }
-                if let failure = failures.withLockedValue({ $0.first }) { throw ValidationError("a client could not connect: \(failure)") }
-            }
-            let deadline = clock.now + .seconds(60)
-            while connected.withLockedValue({ $0 }) < clients, clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            let connectedCount = connected.withLockedValue { $0 }
-            let rssBefore = server.residentMegabytes()
-            printLine("connected: \(connectedCount) of \(clients); server RSS \(rssBefore) MiB")
-
-            let posted = clock.now
-            try await server.postBreaking("Bench ticker item: Israeli drone strike targets a car in Kawnin, South Lebanon")
-            let waitUntil = clock.now + .seconds(60)
-            while received.withLockedValue({ $0.count }) < connectedCount, clock.now < waitUntil { try await Task.sleep(for: .milliseconds(20)) }
-            let times = received.withLockedValue { $0 }.map { ($0 - posted).seconds * 1000 }
-            let summary = LatencySummary(times)
-            let first = times.min() ?? .nan
-            let spread = (summary.max - first) / 1000
-            printLine("delivered: \(times.count) of \(connectedCount) clients")
-            printLine("POST→frame: p50 \(String(format: "%.1f", summary.p50)) ms, p99 \(String(format: "%.1f", summary.p99)) ms, last \(String(format: "%.1f", summary.max)) ms (first \(String(format: "%.1f", first)) ms)")
-            printLine("fan-out: \(formatRate(Double(times.count) / max(spread, 1e-6))) frames/s from first to last client; server RSS \(server.residentMegabytes()) MiB")
-            printLine("summary: ticker \(times.count) clients, POST→frame p50 \(String(format: "%.0f", summary.p50)) ms p99 \(String(format: "%.0f", summary.p99)) ms, server RSS \(server.residentMegabytes()) MiB")
-            group.cancelAll()
+        let path = transport == .sse ? "/v1/ticker/stream?backlog=0" : "/v1/ticker?backlog=0"
+        let targets = via.map { [Self.hostPort($0)] } ?? ([serve] + tickers).map { Self.hostPort($0.baseURL) }
+        printLine("bench ticker: \(clients) \(transport.rawValue) clients on \(targets.joined(separator: ","))\(via.map { " (through \($0))" } ?? ""), \(1 + tickers.count) ticker process(es)")
+        let round = try await measure(targets: targets, path: path, serverPIDs: ([serve] + tickers).map(\.pid)) {
+            try await serve.postBreaking("Bench ticker item in Kawnin: \(words())")
         }
+        round.print(label: "newsalert")
+
+        guard via == nil, !skipBare else { return }
+        let barePort = try freeTCPPort()
+        let bare = try Self.spawn(["bench", "ticker-bare", "--port", "\(barePort)"])
+        defer { bare.terminate(); bare.waitUntilExit() }
+        try await Self.waitForPort(barePort)
+        printLine("bare broadcast server: same harness, \(clients) ws clients on 127.0.0.1:\(barePort)")
+        let baseline = try await measure(targets: ["127.0.0.1:\(barePort)"], path: "/v1/ticker", serverPIDs: [bare.processIdentifier]) {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(barePort)/fire")
+            request.method = .POST
+            _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        }
+        baseline.print(label: "bare")
+        printLine("summary: ticker \(round.delivered) \(transport.rawValue) clients, p99 \(String(format: "%.0f", round.summary.p99)) ms (bare \(String(format: "%.0f", baseline.summary.p99)) ms), frames/s ratio to bare \(String(format: "%.2f", round.framesPerSecond / baseline.framesPerSecond))")
+    }
+
+    struct Round {
+        let connected: Int
+        let failed: Int
+        let delivered: Int
+        let summary: LatencySummary
+        let framesPerSecond: Double
+        let rssBeforeKiB: Int
+        let rssAfterKiB: Int
+
+        func print(label: String) {
+            let perConnection = connected > 0 ? Double(rssAfterKiB - rssBeforeKiB) * 1024 / Double(connected) : .nan
+            printLine("\(label): connected \(connected) (\(failed) failed), delivered \(delivered)")
+            printLine("\(label): POST→frame p50 \(String(format: "%.1f", summary.p50)) ms, p99 \(String(format: "%.1f", summary.p99)) ms, last \(String(format: "%.1f", summary.max)) ms")
+            printLine("\(label): \(formatRate(framesPerSecond)) frames/s (first to last client); server RSS \(rssBeforeKiB / 1024) → \(rssAfterKiB / 1024) MiB, \(formatRate(perConnection)) bytes per connection")
+        }
+    }
+
+    /// Connects the clients (child processes), arms them, runs `post`, collects the arrival times.
+    func measure(targets: [String], path: String, serverPIDs: [Int32], post: () async throws -> Void) async throws -> Round {
+        let processes = max(1, clientProcesses ?? (clients + 4_999) / 5_000)
+        let rssBefore = serverPIDs.map(Self.residentKiB).reduce(0, +)
+        var children: [(Process, Pipe, FileHandle)] = []
+        defer { for (process, _, _) in children where process.isRunning { process.terminate() } }
+        for index in 0..<processes {
+            let count = clients / processes + (index < clients % processes ? 1 : 0)
+            let input = Pipe(), output = Pipe()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            process.arguments = ["bench", "ticker-clients", "--targets", targets.joined(separator: ","), "--path", path, "--transport", transport.rawValue,
+                                 "--count", "\(count)", "--source", "127.0.0.\(2 + index % 250)", "--connect-concurrency", "\(connectConcurrency)"]
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            children.append((process, input, output.fileHandleForReading))
+        }
+        var connected = 0, failed = 0
+        for (_, _, output) in children {
+            let parts = Self.readLine(output).split(separator: " ")
+            guard parts.first == "connected", parts.count == 3 else { throw ValidationError("a client process did not connect: \(parts)") }
+            connected += Int(parts[1]) ?? 0
+            failed += Int(parts[2]) ?? 0
+        }
+        // A proxy answers before it has subscribed the connection to its channel: give it time to catch up.
+        try await Task.sleep(for: .seconds(via == nil ? 1 : 5))
+        let rssAfter = serverPIDs.map(Self.residentKiB).reduce(0, +)
+        for (_, input, _) in children { input.fileHandleForWriting.write(Data("arm\n".utf8)) }
+        let posted = Date().timeIntervalSince1970
+        try await post()
+        var times: [Double] = []
+        for (_, _, output) in children {
+            times += Self.readLine(output).split(separator: " ").dropFirst().compactMap { Double($0) }.map { ($0 - posted) * 1000 }
+        }
+        let summary = LatencySummary(times)
+        let spread = ((times.max() ?? 0) - (times.min() ?? 0)) / 1000
+        return Round(connected: connected, failed: failed, delivered: times.count, summary: summary,
+                     framesPerSecond: Double(times.count) / max(spread, 1e-6), rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter)
+    }
+
+    static func readLine(_ handle: FileHandle) -> String {
+        var line = Data()
+        while let byte = try? handle.read(upToCount: 1), let value = byte.first, value != 0x0A { line.append(value) }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    static func hostPort(_ url: String) -> String {
+        url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? url
+    }
+
+    static func spawn(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func waitForPort(_ port: Int) async throws {
+        for _ in 0..<300 {
+            if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(2))) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("nothing listens on \(port)")
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = line.split(separator: " ").compactMap({ Int($0) }).first else { return 0 }
+        return kilobytes
     }
 }
 
@@ -134,6 +212,28 @@ struct ServeChild: Sendable {
         // The consumer groups need a few seconds to be assigned their partitions.
         try await Task.sleep(for: .seconds(5))
         return ServeChild(process: process, baseURL: baseURL, editorKey: key, directory: directory, bootstrapServers: bootstrap)
+    }
+
+    /// A `newsalert ticker` process reading `bootstrapServers`, on a free port with a data directory of its own.
+    static func startTicker(bootstrapServers: String) async throws -> ServeChild {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsalert-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = try freeTCPPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["ticker", "--bootstrap-servers", bootstrapServers, "--port", "\(port)", "--data-dir", directory]
+        process.environment = ProcessInfo.processInfo.environment.merging(["NEWSALERT_LOG_LEVEL": "error"]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let baseURL = "http://127.0.0.1:\(port)"
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = http.shutdown() }
+        for _ in 0..<300 {
+            if let response = try? await http.execute(HTTPClientRequest(url: baseURL + "/readyz"), timeout: .seconds(2)), response.status == .ok { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return ServeChild(process: process, baseURL: baseURL, editorKey: "", directory: directory, bootstrapServers: bootstrapServers)
     }
 
     func postBreaking(_ headline: String) async throws {

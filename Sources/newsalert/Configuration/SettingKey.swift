@@ -29,12 +29,14 @@ enum SettingKey: String, CaseIterable, Sendable {
     case confirmationWindow = "NEWSALERT_CONFIRMATION_WINDOW"
     case signupRatePerClient = "NEWSALERT_SIGNUP_RATE_PER_CLIENT"
     case signupRatePerEmail = "NEWSALERT_SIGNUP_RATE_PER_EMAIL"
+    case gripPublish = "NEWSALERT_GRIP_PUBLISH"
+    case gripKey = "NEWSALERT_GRIP_KEY"
 
     /// The environment variable naming the config file.
     static let configFileVariable = "NEWSALERT_CONFIG"
 
     var isSecret: Bool {
-        self == .smtpPassword || self == .kafkaSASLPassword
+        self == .smtpPassword || self == .kafkaSASLPassword || self == .gripKey
     }
 
     /// The value used when nothing sets the key; nil when it stays unset (e.g. no SMTP relay: email is off).
@@ -87,6 +89,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .confirmationWindow: "seconds an email confirmation link works; an address unconfirmed for longer is deleted"
         case .signupRatePerClient: "public signups one client address may post per hour (then 429)"
         case .signupRatePerEmail: "public signups for one email address acted on per hour (the rest answer the same and do nothing)"
+        case .gripPublish: "base URL of a GRIP proxy's publish API (Pushpin: http://HOST:5561): the ticker publishes every item to it; unset: no publishing"
+        case .gripKey: "key a GRIP proxy signs forwarded requests with (Grip-Sig; Pushpin's sig_key): such requests get hold instructions; unset: Grip-Sig is ignored"
         case .fetchWait: "milliseconds a broker may hold a pipeline stage's fetch while nothing is new (fetch.wait.max.ms): Kafka answers at once when a record arrives, the embedded broker only after this time, so it bounds each hop's latency there and sets the idle cost"
         }
     }
