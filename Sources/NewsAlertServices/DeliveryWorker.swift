@@ -73,6 +73,7 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     public func run() async throws {
+        try await replica.waitUntilLoaded()
         try await database.releaseInterruptedAttempts(channel: deliverer.kind)
         try await consumer.processRecords(alongside: { try await self.workQueue() }, logger: logger) { record in
             try await enqueue(record)

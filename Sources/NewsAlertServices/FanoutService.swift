@@ -36,6 +36,7 @@ public final class FanoutService: Service, Sendable {
     }
 
     public func run() async throws {
+        try await replica.waitUntilLoaded()
         try await consumer.processRecords(alongside: { try await self.releaseHeldAlerts() }, logger: logger) { record in
             try await handle(record)
         }

@@ -38,10 +38,19 @@ public final class SubscriptionReplica: Service, Sendable {
     /// Changelog records applied since start.
     public var appliedChanges: Int { applied.withLockedValue { $0 } }
 
+    /// Returns once the catalog holds what this node's SQLite held at start. Fan-out and delivery wait for it: an
+    /// alert planned or attempted against the empty catalog of a starting node would find no subscriber or channel.
+    public func waitUntilLoaded() async throws {
+        while !loadedFromStore.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    private let loadedFromStore = NIOLockedValueBox(false)
+
     public func run() async throws {
         var loaded = SubscriptionCatalog()
         for change in try await database.snapshot() { loaded.apply(change) }
         state.withLockedValue { $0 = loaded }
+        loadedFromStore.withLockedValue { $0 = true }
         logger.info("subscriptions loaded", metadata: ["subscriptions": "\(loaded.subscriptions.count)", "rules.indexed": "\(loaded.ruleCount)"])
         try await consumer.untilGracefulShutdown {
             var records = consumer.records.makeAsyncIterator()

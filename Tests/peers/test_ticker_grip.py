@@ -150,6 +150,10 @@ def grip(newsalert_bin: Path, tmp_path_factory) -> Iterator[GripSetup]:
     try:
         wait_until(lambda: process.poll() is None and accepts(http_port) and accepts(publish_port), timeout=30,
                    message=f"pushpin listening on {http_port} and {publish_port}")
+        # Listening is not ready: Pushpin answers 500 "Accept service unavailable" until its proxy, handler and our
+        # zurl are connected. Ready is a request that went through all of them to newsalert and back.
+        wait_until(lambda: proxied_health(http_port) == 200, timeout=30, interval=0.2,
+                   message=f"a request through pushpin on {http_port} reaching newsalert")
         proxied = dataclasses.replace(server, base_url=f"http://127.0.0.1:{http_port}")
         yield GripSetup(server=server, proxied=proxied, key=key)
     finally:
@@ -163,6 +167,14 @@ def grip(newsalert_bin: Path, tmp_path_factory) -> Iterator[GripSetup]:
         log.close()
         server.process.stop()
         shutil.rmtree(rundir, ignore_errors=True)
+
+
+def proxied_health(http_port: int) -> int | None:
+    """The status of `/healthz` asked through the proxy, or None while it does not answer."""
+    try:
+        return requests.get(f"http://127.0.0.1:{http_port}/healthz", timeout=5).status_code
+    except requests.RequestException:
+        return None
 
 
 def ticker_clients(server: NewsalertServer) -> int:
